@@ -1,0 +1,92 @@
+"""The FastAPI application: API routes, health, metrics and (optionally) the web pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from sandan.core.audit.api import router as audit_router
+from sandan.core.context import Context
+from sandan.core.http import install_error_handlers
+from sandan.core.identity.api import router as identity_router
+from sandan.registry.api import router as registry_router
+from sandan.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None = None) -> FastAPI:
+    """Build the app for these settings; tests pass with_ui=False for a bare API."""
+    context = ctx or Context.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await context.bus.start()
+        log.info(
+            "sandan.started",
+            database=context.db.engine.url.render_as_string(),
+            bus=settings.bus_url,
+        )
+        try:
+            yield
+        finally:
+            await context.bus.stop()
+
+    app = FastAPI(
+        title="Sandan",
+        version="0.1.0",
+        description="Open platform for a smart industrial complex (스마트 산업단지).",
+        lifespan=lifespan,
+    )
+    app.state.sandan = context
+    install_error_handlers(app)
+    for router in (identity_router, registry_router, audit_router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "other")
+        context.metrics.http_requests.labels(request.method, path, str(response.status_code)).inc()
+        context.metrics.http_seconds.labels(request.method, path).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and the schema is migrated."""
+        try:
+            with context.db.engine.connect() as conn:
+                version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "detail": str(exc)[:200]}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "schema": version})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        """Prometheus metrics in text format."""
+        return Response(context.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    if with_ui:
+        from sandan.web.pages import mount_ui
+
+        mount_ui(app, context)
+    return app

@@ -1,0 +1,34 @@
+"""Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
+
+from sandan.core.audit.models import AuditEntry, AuditHead
+from sandan.core.db import Base
+from sandan.core.identity.models import Credential, User, WebSession
+from sandan.registry.models import (
+    Asset,
+    Company,
+    Complex,
+    Contact,
+    Device,
+    ImportRun,
+    Site,
+    Tag,
+    Zone,
+)
+
+__all__ = [
+    "Asset",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Company",
+    "Complex",
+    "Contact",
+    "Credential",
+    "Device",
+    "ImportRun",
+    "Site",
+    "Tag",
+    "User",
+    "WebSession",
+    "Zone",
+]

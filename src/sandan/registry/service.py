@@ -1,0 +1,461 @@
+"""Rules of the registry. Every function takes the session and the acting principal; reads
+are filtered inside the query, writes are checked against the principal's company."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from sandan.core.bus import raise_event
+from sandan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from sandan.core.identity import service as identity
+from sandan.core.identity.principal import Principal
+from sandan.core.identity.roles import Resource, Scope
+from sandan.core.tenancy import ensure_writable, readable
+from sandan.registry import schemas
+from sandan.registry.geo import centroid
+from sandan.registry.models import Asset, Company, Complex, Contact, Device, Site, Tag, Zone
+from sandan.registry.validators import KSIC_DIVISIONS, ksic_division
+
+M = TypeVar("M", Site, Asset, Device, Tag, Contact)
+
+# Which parent levels each ISA-95 level may hang under (None: directly under the site).
+PARENT_LEVELS: dict[str, set[str | None]] = {
+    "area": {None},
+    "line": {"area"},
+    "cell": {"line", "area"},
+    "unit": {"line", "area"},
+    "machine": {"line", "cell", "unit"},
+}
+
+_RESOURCE: dict[type[Any], Resource] = {
+    Site: Resource.directory,
+    Contact: Resource.directory,
+    Asset: Resource.assets,
+    Device: Resource.assets,
+    Tag: Resource.assets,
+}
+
+
+def _apply(obj: Any, changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        setattr(obj, key, value)
+
+
+def _require_complex_admin(principal: Principal) -> None:
+    if not principal.has(Scope.complex_admin):
+        raise PermissionDenied("only the complex operator changes complexes and zones")
+
+
+# --- complexes and zones: shared reference data, readable by every registry reader -------------
+
+
+def complexes_readable(principal: Principal) -> Select[Complex]:
+    """Complexes are public to every authenticated registry reader."""
+    stmt = select(Complex)
+    return stmt if principal.has(Scope.registry_read) else stmt.where(false())
+
+
+def get_complex(session: Session, principal: Principal, complex_id: int) -> Complex:
+    row = session.scalar(complexes_readable(principal).where(Complex.id == complex_id))
+    if row is None:
+        raise NotFound(f"complex {complex_id} not found")
+    return row
+
+
+def create_complex(session: Session, principal: Principal, data: schemas.ComplexIn) -> Complex:
+    """Register a complex; a spoke must name an existing hub."""
+    _require_complex_admin(principal)
+    if data.kind == "spoke" and (data.hub_id is None or session.get(Complex, data.hub_id) is None):
+        raise ValidationFailed.one("hub_id", "a spoke needs an existing hub complex")
+    if session.scalar(select(Complex.id).where(Complex.code == data.code)) is not None:
+        raise Conflict(f"complex code {data.code} exists", field="code")
+    row = Complex(**data.model_dump())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_complex(
+    session: Session, principal: Principal, complex_id: int, data: schemas.ComplexPatch
+) -> Complex:
+    _require_complex_admin(principal)
+    row = get_complex(session, principal, complex_id)
+    _apply(row, data.model_dump(exclude_unset=True))
+    session.flush()
+    return row
+
+
+def zones_readable(principal: Principal) -> Select[Zone]:
+    stmt = select(Zone)
+    return stmt if principal.has(Scope.registry_read) else stmt.where(false())
+
+
+def get_zone(session: Session, principal: Principal, zone_id: int) -> Zone:
+    row = session.scalar(zones_readable(principal).where(Zone.id == zone_id))
+    if row is None:
+        raise NotFound(f"zone {zone_id} not found")
+    return row
+
+
+def create_zone(session: Session, principal: Principal, data: schemas.ZoneIn) -> Zone:
+    """Add a zone to a complex."""
+    _require_complex_admin(principal)
+    if session.get(Complex, data.complex_id) is None:
+        raise ValidationFailed.one("complex_id", "no such complex")
+    exists = select(Zone.id).where(Zone.complex_id == data.complex_id, Zone.code == data.code)
+    if session.scalar(exists) is not None:
+        raise Conflict(f"zone {data.code} exists in this complex", field="code")
+    row = Zone(**data.model_dump())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_zone(
+    session: Session, principal: Principal, zone_id: int, data: schemas.ZonePatch
+) -> Zone:
+    _require_complex_admin(principal)
+    row = get_zone(session, principal, zone_id)
+    _apply(row, data.model_dump(exclude_unset=True))
+    session.flush()
+    return row
+
+
+# --- companies ---------------------------------------------------------------------------------
+
+
+def companies_readable(principal: Principal) -> Select[Company]:
+    """Companies the principal may see: its own, or all for complex-level duties."""
+    return readable(select(Company), principal, Company.id, Resource.directory)
+
+
+def get_company(session: Session, principal: Principal, company_id: int) -> Company:
+    row = session.scalar(companies_readable(principal).where(Company.id == company_id))
+    if row is None:
+        raise NotFound(f"company {company_id} not found")
+    return row
+
+
+def list_companies_stmt(
+    principal: Principal,
+    *,
+    zone_id: int | None = None,
+    complex_id: int | None = None,
+    ksic: str | None = None,
+    q: str | None = None,
+    active: bool | None = None,
+) -> Select[Company]:
+    """Filtered, permission-scoped companies ordered by name."""
+    stmt = companies_readable(principal).order_by(Company.name, Company.id)
+    if zone_id is not None:
+        stmt = stmt.where(Company.zone_id == zone_id)
+    if complex_id is not None:
+        stmt = stmt.where(Company.complex_id == complex_id)
+    if ksic:
+        stmt = stmt.where(Company.ksic.startswith(ksic.lstrip("ABCDEFGHIJKLMNOPQRSTU")))
+    if q:
+        stmt = stmt.where(
+            or_(
+                Company.name.ilike(f"%{q}%"),
+                Company.name_en.ilike(f"%{q}%"),
+                Company.brn == q.replace("-", ""),
+            )
+        )
+    if active is not None:
+        stmt = stmt.where(Company.active == active)
+    return stmt
+
+
+def create_company(session: Session, principal: Principal, data: schemas.CompanyIn) -> Company:
+    """Onboard a company (operator only); its contacts come along."""
+    if not principal.is_operator:
+        raise PermissionDenied("only the complex operator onboards companies")
+    zone = session.get(Zone, data.zone_id)
+    if zone is None:
+        raise ValidationFailed.one("zone_id", "no such zone")
+    if session.scalar(select(Company.id).where(Company.brn == data.brn)) is not None:
+        raise Conflict(f"business registration number {data.brn} is registered", field="brn")
+    fields = data.model_dump(exclude={"contacts"})
+    company = Company(**fields, complex_id=zone.complex_id)
+    session.add(company)
+    session.flush()
+    session.add_all(Contact(company_id=company.id, **c.model_dump()) for c in data.contacts)
+    session.flush()
+    raise_event(
+        session,
+        "registry.company_created",
+        {"company_id": company.id, "zone_id": zone.id, "ksic": company.ksic},
+    )
+    return company
+
+
+def update_company(
+    session: Session, principal: Principal, company_id: int, data: schemas.CompanyPatch
+) -> Company:
+    """Change a company; company admins edit their own, but never its zone or status."""
+    company = get_company(session, principal, company_id)
+    ensure_writable(principal, company.id, "the company")
+    changes = data.model_dump(exclude_unset=True)
+    if not principal.is_operator and ({"zone_id", "active"} & changes.keys()):
+        raise PermissionDenied("only the complex operator moves or deactivates a company")
+    if "zone_id" in changes:
+        zone = session.get(Zone, changes["zone_id"])
+        if zone is None:
+            raise ValidationFailed.one("zone_id", "no such zone")
+        company.complex_id = zone.complex_id
+    _apply(company, changes)
+    session.flush()
+    raise_event(session, "registry.company_updated", {"company_id": company.id})
+    return company
+
+
+# --- rows owned by a company: contacts, sites, assets, devices, tags ---------------------------
+
+
+def owned_readable(model: type[M], principal: Principal) -> Select[M]:
+    """Company-owned rows of one kind the principal may read."""
+    return readable(select(model), principal, model.company_id, _RESOURCE[model])
+
+
+def get_owned(session: Session, principal: Principal, model: type[M], row_id: int) -> M:
+    """One company-owned row; missing and hidden rows both answer 404."""
+    row = session.scalar(owned_readable(model, principal).where(model.id == row_id))
+    if row is None:
+        raise NotFound(f"{model.__tablename__[:-1]} {row_id} not found")
+    return row
+
+
+def update_owned(
+    session: Session, principal: Principal, model: type[M], row_id: int, changes: dict[str, Any]
+) -> M:
+    row = get_owned(session, principal, model, row_id)
+    ensure_writable(principal, row.company_id, model.__tablename__)
+    _apply(row, changes)
+    session.flush()
+    return row
+
+
+def delete_owned(session: Session, principal: Principal, model: type[M], row_id: int) -> None:
+    row = get_owned(session, principal, model, row_id)
+    ensure_writable(principal, row.company_id, model.__tablename__)
+    session.delete(row)
+    session.flush()
+    raise_event(
+        session,
+        f"registry.{model.__tablename__[:-1]}_deleted",
+        {"id": row_id, "company_id": row.company_id},
+    )
+
+
+def add_contact(
+    session: Session, principal: Principal, company_id: int, data: schemas.ContactIn
+) -> Contact:
+    company = get_company(session, principal, company_id)
+    ensure_writable(principal, company.id, "contacts")
+    row = Contact(company_id=company.id, **data.model_dump())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def create_site(session: Session, principal: Principal, data: schemas.SiteIn) -> Site:
+    company = get_company(session, principal, data.company_id)
+    ensure_writable(principal, company.id, "sites")
+    row = Site(**data.model_dump())
+    if row.footprint is not None and (row.lat is None or row.lon is None):
+        row.lat, row.lon = centroid(row.footprint)
+    session.add(row)
+    session.flush()
+    raise_event(session, "registry.site_created", {"site_id": row.id, "company_id": row.company_id})
+    return row
+
+
+def create_asset(session: Session, principal: Principal, data: schemas.AssetIn) -> Asset:
+    """Add an ISA-95 node; the parent must be in the same site and one level up."""
+    site = get_owned(session, principal, Site, data.site_id)
+    ensure_writable(principal, site.company_id, "assets")
+    parent_level: str | None = None
+    if data.parent_id is not None:
+        parent = session.get(Asset, data.parent_id)
+        if parent is None or parent.site_id != site.id:
+            raise ValidationFailed.one("parent_id", "no such asset in this site")
+        parent_level = parent.level
+    if parent_level not in PARENT_LEVELS[data.level]:
+        allowed = sorted(str(p) for p in PARENT_LEVELS[data.level])
+        raise ValidationFailed.one(
+            "parent_id", f"a {data.level} goes under {allowed}, not under {parent_level}"
+        )
+    clash = select(Asset.id).where(
+        Asset.site_id == site.id,
+        Asset.code == data.code,
+        Asset.parent_id.is_(None) if data.parent_id is None else Asset.parent_id == data.parent_id,
+    )
+    if session.scalar(clash) is not None:
+        raise Conflict(f"asset code {data.code} exists under this parent", field="code")
+    row = Asset(company_id=site.company_id, **data.model_dump())
+    session.add(row)
+    session.flush()
+    raise_event(
+        session,
+        "registry.asset_created",
+        {"asset_id": row.id, "company_id": row.company_id, "level": row.level},
+    )
+    return row
+
+
+def _machine_of(session: Session, company_id: int, machine_id: int | None, field: str) -> None:
+    if machine_id is None:
+        return
+    machine = session.get(Asset, machine_id)
+    if machine is None or machine.company_id != company_id or machine.level != "machine":
+        raise ValidationFailed.one(field, "must be a machine of the same company")
+
+
+def create_device(session: Session, principal: Principal, data: schemas.DeviceIn) -> Device:
+    """Register a device on a machine or a site."""
+    site = get_owned(session, principal, Site, data.site_id)
+    ensure_writable(principal, site.company_id, "devices")
+    _machine_of(session, site.company_id, data.machine_id, "machine_id")
+    row = Device(company_id=site.company_id, **data.model_dump())
+    session.add(row)
+    session.flush()
+    raise_event(
+        session, "registry.device_created", {"device_id": row.id, "company_id": row.company_id}
+    )
+    return row
+
+
+def update_device(
+    session: Session, principal: Principal, device_id: int, data: schemas.DevicePatch
+) -> Device:
+    changes = data.model_dump(exclude_unset=True)
+    device = get_owned(session, principal, Device, device_id)
+    _machine_of(session, device.company_id, changes.get("machine_id"), "machine_id")
+    return update_owned(session, principal, Device, device_id, changes)
+
+
+def issue_device_secret(
+    session: Session, principal: Principal, device_id: int
+) -> schemas.DeviceSecret:
+    """A new device key (old ones are revoked); the device sends it as a bearer token."""
+    device = get_owned(session, principal, Device, device_id)
+    ensure_writable(principal, device.company_id, "device credentials")
+    cred, token = identity.issue_device_secret(
+        session, device_id=device.id, company_id=device.company_id, name=device.name
+    )
+    return schemas.DeviceSecret(device_id=device.id, credential_id=cred.id, token=token)
+
+
+def create_tag(session: Session, principal: Principal, data: schemas.TagIn) -> Tag:
+    """Declare a measured quantity of a device."""
+    device = get_owned(session, principal, Device, data.device_id)
+    ensure_writable(principal, device.company_id, "tags")
+    if session.scalar(select(Tag.id).where(Tag.device_id == device.id, Tag.name == data.name)):
+        raise Conflict(f"tag {data.name} exists on this device", field="name")
+    row = Tag(company_id=device.company_id, machine_id=device.machine_id, **data.model_dump())
+    session.add(row)
+    session.flush()
+    raise_event(session, "registry.tag_created", {"tag_id": row.id, "company_id": row.company_id})
+    return row
+
+
+def update_tag(session: Session, principal: Principal, tag_id: int, data: schemas.TagPatch) -> Tag:
+    changes = data.model_dump(exclude_unset=True)
+    tag = get_owned(session, principal, Tag, tag_id)
+    low = changes.get("range_min", tag.range_min)
+    high = changes.get("range_max", tag.range_max)
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed.one("range_min", "must not exceed range_max")
+    return update_owned(session, principal, Tag, tag_id, changes)
+
+
+def asset_tree(session: Session, principal: Principal, company_id: int) -> list[schemas.AssetNode]:
+    """A company's sites with their ISA-95 trees, machines annotated with device and tag counts."""
+    company = get_company(session, principal, company_id)
+    sites = session.scalars(
+        owned_readable(Site, principal).where(Site.company_id == company.id).order_by(Site.id)
+    ).all()
+    assets = session.scalars(
+        owned_readable(Asset, principal).where(Asset.company_id == company.id).order_by(Asset.code)
+    ).all()
+    counts = (
+        readable(select(Tag.machine_id, func.count()), principal, Tag.company_id, Resource.assets)
+        .where(Tag.company_id == company.id)
+        .group_by(Tag.machine_id)
+    )
+    tags_per_machine = dict(session.execute(counts).tuples().all())
+    nodes: dict[int, schemas.AssetNode] = {}
+    for asset in assets:
+        label = f"{asset.code} · {asset.name}"
+        if asset.level == "machine":
+            label += f" ({tags_per_machine.get(asset.id, 0)} tags)"
+        nodes[asset.id] = schemas.AssetNode(id=f"asset-{asset.id}", label=label, level=asset.level)
+    roots: dict[int, schemas.AssetNode] = {
+        site.id: schemas.AssetNode(id=f"site-{site.id}", label=site.name, level="site")
+        for site in sites
+    }
+    for asset in assets:
+        parent = nodes.get(asset.parent_id) if asset.parent_id else roots.get(asset.site_id)
+        if parent is not None:
+            parent.children.append(nodes[asset.id])
+    return list(roots.values())
+
+
+def overview(
+    session: Session, principal: Principal, complex_id: int | None = None
+) -> schemas.Overview:
+    """The complex at a glance: counts per zone and industry, and the visible footprints."""
+    cx = session.scalar(
+        complexes_readable(principal)
+        .where(Complex.id == complex_id if complex_id else Complex.kind == "hub")
+        .order_by(Complex.id)
+    )
+    if cx is None:
+        return schemas.Overview(
+            complex=None, zones=[], companies_total=0, by_zone=[], by_industry=[], footprints=[]
+        )
+    zones = session.scalars(
+        zones_readable(principal).where(Zone.complex_id == cx.id).order_by(Zone.code)
+    ).all()
+    # Counts are complex-wide aggregates; rows themselves stay filtered below.
+    counted = (
+        session.execute(
+            select(Company.zone_id, Company.ksic).where(Company.complex_id == cx.id, Company.active)
+        )
+        .tuples()
+        .all()
+    )
+    per_zone = Counter(z for z, _ in counted)
+    per_division = Counter(ksic_division(k) for _, k in counted)
+    footprints = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "name_en": c.name_en,
+            "zone_id": c.zone_id,
+            "ksic": c.ksic,
+            "footprint": c.footprint,
+        }
+        for c in session.scalars(
+            companies_readable(principal).where(
+                Company.complex_id == cx.id, Company.footprint.is_not(None)
+            )
+        )
+    ]
+    return schemas.Overview(
+        complex=schemas.ComplexOut.model_validate(cx),
+        zones=[schemas.ZoneOut.model_validate(z) for z in zones],
+        companies_total=len(counted),
+        by_zone=[
+            schemas.CountRow(key=z.code, label=z.name, count=per_zone.get(z.id, 0)) for z in zones
+        ],
+        by_industry=[
+            schemas.CountRow(key=d, label=KSIC_DIVISIONS.get(d, d), count=n)
+            for d, n in per_division.most_common()
+        ],
+        footprints=footprints,
+    )

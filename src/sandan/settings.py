@@ -1,0 +1,59 @@
+"""One settings object for the whole platform, read from SANDAN_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn; passed explicitly, never imported as a global."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDAN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("sandan-data"), description="Where embedded data lives.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite under data_dir when unset."
+    )
+    secret_key: str | None = Field(
+        default=None, description="Signs session cookies; generated into data_dir when unset."
+    )
+    bus_url: str = Field(default="memory://", description="memory:// or nats://host:4222")
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker for devices.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_hours: int = Field(default=12, description="Lifetime of a web login.")
+    login_max_failures: int = Field(default=5, description="Failures before throttling.")
+    login_lockout_seconds: int = Field(default=300, description="Throttle after the failures.")
+    api_token_days: int = Field(default=90, description="Default lifetime of an API token.")
+    default_language: str = Field(default="ko", description="ko or en")
+    log_json: bool = Field(default=False, description="structlog JSON lines instead of console.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'sandan.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The cookie-signing key; persisted in the data directory so restarts keep logins."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def is_sqlite(self) -> bool:
+        """Whether the relational store is the embedded SQLite file."""
+        return self.resolved_database_url().startswith("sqlite")

@@ -1,0 +1,81 @@
+"""The complex overview: an offline map of zones and footprints, with counts per zone
+and industry."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from nicegui import ui
+
+from sandan.core.context import Context
+from sandan.registry import service
+from sandan.web import svgmap
+from sandan.web.shell import header, to_login, viewer
+
+
+def register(ctx: Context) -> None:
+    @ui.page("/")
+    def overview_page(request: Request) -> None:
+        page = viewer(ctx, request)
+        if page is None:
+            return to_login(request)
+        with ctx.db.unit(page.principal) as session:
+            data = service.overview(session, page.principal)
+        header(page, page.t("overview"))
+        if data.complex is None:
+            ui.label(page.t("no_map"))
+            return
+        name = (
+            data.complex.name if page.lang == "ko" else (data.complex.name_en or data.complex.name)
+        )
+        ui.label(name).classes("text-2xl font-bold")
+        zones = [
+            {
+                "code": z.code,
+                "boundary": z.boundary,
+                "label": z.name if page.lang == "ko" else (z.name_en or z.name),
+            }
+            for z in data.zones
+        ]
+        with ui.row().classes("w-full no-wrap gap-4 items-start"):
+            with ui.card().classes("grow"):
+                ui.label(page.t("map")).classes("text-lg font-semibold")
+                svg = svgmap.render(zones, data.footprints)
+                if svg:
+                    ui.html(svg, sanitize=False).classes("w-full")
+                else:
+                    ui.label(page.t("no_map"))
+            with ui.column().classes("w-96 gap-4"):
+                with ui.card().classes("w-full"):
+                    ui.label(page.t("total_companies")).classes("text-sm text-slate-500")
+                    ui.label(str(data.companies_total)).classes("text-4xl font-bold").props(
+                        'id="companies-total"'
+                    )
+                with ui.card().classes("w-full"):
+                    ui.label(page.t("zones")).classes("text-lg font-semibold")
+                    ui.table(
+                        columns=[
+                            {"name": "zone", "label": "", "field": "zone", "align": "left"},
+                            {"name": "count", "label": "#", "field": "count"},
+                        ],
+                        rows=[{"zone": r.label, "count": r.count} for r in data.by_zone],
+                    ).classes("w-full").props('dense flat id="zone-counts"')
+                with ui.card().classes("w-full"):
+                    ui.label(page.t("industries")).classes("text-lg font-semibold")
+                    ui.echart(
+                        {
+                            "grid": {"left": 150, "right": 20, "top": 10, "bottom": 20},
+                            "xAxis": {"type": "value"},
+                            "yAxis": {
+                                "type": "category",
+                                "inverse": True,
+                                "data": [f"{r.key} {r.label[:18]}" for r in data.by_industry],
+                            },
+                            "series": [
+                                {
+                                    "type": "bar",
+                                    "data": [r.count for r in data.by_industry],
+                                    "itemStyle": {"color": "#2563eb"},
+                                }
+                            ],
+                        }
+                    ).classes("w-full h-72")

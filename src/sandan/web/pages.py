@@ -1,0 +1,23 @@
+"""Mount the NiceGUI pages on the platform's FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from nicegui import ui
+
+from sandan.core.context import Context
+from sandan.web import admin, companies, login, overview
+
+
+def mount_ui(app: FastAPI, ctx: Context) -> None:
+    """Register every page and let NiceGUI serve them from the same app (and port)."""
+    for area in (login, overview, companies, admin):
+        area.register(ctx)
+    ui.run_with(
+        app,
+        title="Sandan",
+        favicon="🏭",
+        storage_secret=ctx.settings.resolved_secret_key(),
+        show_welcome_message=False,
+        language="ko-KR" if ctx.settings.default_language == "ko" else "en-US",
+    )

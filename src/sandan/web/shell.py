@@ -1,0 +1,76 @@
+"""The frame every page shares: who is logged in, the language, the header and navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request
+from nicegui import ui
+
+from sandan.core.context import Context
+from sandan.core.http import principal_from_request
+from sandan.core.identity.principal import Principal
+from sandan.core.identity.roles import Scope
+from sandan.web.i18n import LANG_COOKIE, LANGUAGES, t
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page knows about its viewer."""
+
+    ctx: Context
+    principal: Principal
+    lang: str
+
+    def t(self, key: str) -> str:
+        return t(key, self.lang)
+
+
+def language(ctx: Context, request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE) or request.query_params.get("lang")
+    return lang if lang in LANGUAGES else ctx.settings.default_language
+
+
+def viewer(ctx: Context, request: Request) -> PageContext | None:
+    """The logged-in viewer of a page, or None (the page then redirects to /login)."""
+    with ctx.db.unit() as session:
+        try:
+            principal = principal_from_request(ctx, session, request)
+        except Exception:
+            principal = None
+    if principal is None:
+        return None
+    return PageContext(ctx=ctx, principal=principal, lang=language(ctx, request))
+
+
+def to_login(request: Request) -> None:
+    ui.navigate.to(f"/login?next={quote(request.url.path)}")
+
+
+def header(page: PageContext, title: str) -> None:
+    """The top bar with navigation, language switch and logout."""
+    ui.page_title(f"{title} · Sandan")
+    with ui.header().classes("items-center bg-slate-800 text-white gap-4 px-4"):
+        ui.link("산단 Sandan", "/").classes("text-lg font-bold text-white no-underline")
+        ui.link(page.t("overview"), "/").classes("text-white")
+        ui.link(page.t("companies"), "/companies").classes("text-white")
+        if page.principal.has(Scope.import_write):
+            ui.link(page.t("onboarding"), "/admin/onboarding").classes("text-white")
+        if page.principal.has(Scope.users_read):
+            ui.link(page.t("users"), "/admin/users").classes("text-white")
+        ui.space()
+        ui.label(f"{page.principal.name} · {', '.join(sorted(page.principal.roles))}").classes(
+            "text-sm opacity-80"
+        )
+        other = "en" if page.lang == "ko" else "ko"
+        ui.link("English" if other == "en" else "한국어", f"/lang/{other}").classes(
+            "text-white text-sm"
+        ).props('id="lang-switch"')
+        ui.button(
+            page.t("logout"),
+            on_click=lambda: ui.run_javascript(
+                "fetch('/api/v1/auth/logout',{method:'POST',credentials:'same-origin'})"
+                ".then(()=>{window.location='/login'})"
+            ),
+        ).props("flat color=white")

@@ -1,0 +1,91 @@
+"""An offline map of the complex: zones and company footprints drawn as SVG, no tile server."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+# One colour per KSIC division that Gumi's industries fall in; others get grey.
+DIVISION_COLOURS = {
+    "26": "#2563eb",
+    "27": "#0891b2",
+    "28": "#16a34a",
+    "29": "#ea580c",
+    "30": "#9333ea",
+    "31": "#db2777",
+    "20": "#65a30d",
+    "13": "#ca8a04",
+    "25": "#78716c",
+    "62": "#0f766e",
+}
+
+
+def _rings(geom: dict[str, Any] | None) -> list[list[list[float]]]:
+    if not geom:
+        return []
+    if geom.get("type") == "Polygon":
+        return [geom["coordinates"][0]]
+    if geom.get("type") == "MultiPolygon":
+        return [p[0] for p in geom["coordinates"]]
+    return []
+
+
+def render(
+    zones: list[dict[str, Any]],
+    companies: list[dict[str, Any]],
+    width: int = 960,
+    highlight: int | None = None,
+) -> str:
+    """SVG of zone boundaries and footprints; each footprint links to its company page."""
+    points = [p for z in zones for r in _rings(z.get("boundary")) for p in r]
+    points += [p for c in companies for r in _rings(c.get("footprint")) for p in r]
+    if not points:
+        return ""
+    min_lon, max_lon = min(p[0] for p in points), max(p[0] for p in points)
+    min_lat, max_lat = min(p[1] for p in points), max(p[1] for p in points)
+    kx = math.cos(math.radians((min_lat + max_lat) / 2))  # keep shapes true at this latitude
+    span_x = max((max_lon - min_lon) * kx, 1e-9)
+    span_y = max(max_lat - min_lat, 1e-9)
+    pad = 12
+    scale = (width - 2 * pad) / span_x
+    height = int(span_y * scale + 2 * pad)
+
+    def xy(p: list[float]) -> str:
+        x = pad + (p[0] - min_lon) * kx * scale
+        y = pad + (max_lat - p[1]) * scale
+        return f"{x:.1f},{y:.1f}"
+
+    parts = [
+        f'<svg id="complex-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-height:72vh;background:#f8fafc;border-radius:8px">'
+    ]
+    for z in zones:
+        for ring in _rings(z.get("boundary")):
+            parts.append(
+                f'<polygon class="zone" data-zone="{html.escape(str(z["code"]))}" '
+                f'points="{" ".join(xy(p) for p in ring)}" fill="#e2e8f0" stroke="#64748b" '
+                f'stroke-width="1.5" stroke-dasharray="6 3"/>'
+            )
+            top = min(ring, key=lambda p: -p[1])
+            x, y = xy([min(p[0] for p in ring), top[1]]).split(",")
+            parts.append(
+                f'<text x="{float(x) + 6}" y="{float(y) + 18}" font-size="15" font-weight="600" '
+                f'fill="#334155">{html.escape(z.get("label") or z["code"])}</text>'
+            )
+    for c in companies:
+        colour = DIVISION_COLOURS.get(str(c.get("ksic", ""))[:2], "#94a3b8")
+        stroke = (
+            ' stroke="#dc2626" stroke-width="3"'
+            if c["id"] == highlight
+            else ' stroke="#1e293b" stroke-width="0.5"'
+        )
+        for ring in _rings(c.get("footprint")):
+            cid = int(c["id"])
+            parts.append(
+                f'<a href="/companies/{cid}" class="company" data-company="{cid}">'
+                f'<polygon points="{" ".join(xy(p) for p in ring)}" fill="{colour}" '
+                f'fill-opacity="0.75"{stroke}><title>{html.escape(c["name"])}</title></polygon></a>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
