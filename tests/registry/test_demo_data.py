@@ -21,8 +21,21 @@ from sandan.registry.demo_data import (
 from sandan.registry.validators import brn_problem, ksic_problem
 
 COLUMNS = [
-    "brn", "name", "name_en", "ksic", "zone", "address", "employees", "contact_name",
-    "contact_role", "contact_phone", "contact_email", "site_name", "site_address", "lat", "lon",
+    "brn",
+    "name",
+    "name_en",
+    "ksic",
+    "zone",
+    "address",
+    "employees",
+    "contact_name",
+    "contact_role",
+    "contact_phone",
+    "contact_email",
+    "site_name",
+    "site_address",
+    "lat",
+    "lon",
     "footprint",
 ]
 Bounds = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
@@ -47,8 +60,12 @@ def _bounds(polygon: dict[str, Any]) -> Bounds:
 
 
 def _inside(inner: Bounds, outer: Bounds) -> bool:
-    return (outer[0] <= inner[0] and outer[1] <= inner[1]
-            and inner[2] <= outer[2] and inner[3] <= outer[3])
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
 
 
 def _overlap(a: Bounds, b: Bounds) -> bool:
@@ -56,8 +73,14 @@ def _overlap(a: Bounds, b: Bounds) -> bool:
 
 
 def _tag_count(c: DemoComplex) -> int:
-    return sum(len(m.tags) for co in c.companies for s in co.sites for a in s.areas
-               for ln in a.lines for m in ln.machines)
+    return sum(
+        len(m.tags)
+        for co in c.companies
+        for s in co.sites
+        for a in s.areas
+        for ln in a.lines
+        for m in ln.machines
+    )
 
 
 def test_zones_are_four_disjoint_polygons_in_gumi(demo: DemoComplex) -> None:
@@ -65,7 +88,7 @@ def test_zones_are_four_disjoint_polygons_in_gumi(demo: DemoComplex) -> None:
     boxes = [_bounds(z.boundary) for z in demo.zones]
     for i, box in enumerate(boxes):
         assert _inside(box, (128.33, 36.08, 128.44, 36.15))
-        assert not any(_overlap(box, other) for other in boxes[i + 1:])
+        assert not any(_overlap(box, other) for other in boxes[i + 1 :])
     assert 36.08 < demo.center[0] < 36.15 and 128.33 < demo.center[1] < 128.44
 
 
@@ -117,7 +140,7 @@ def _check_layout(c: DemoComplex) -> None:
     for boxes in by_zone.values():
         ordered = sorted(boxes)  # sweep along longitude: only neighbours in x can overlap
         for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
+            for b in ordered[i + 1 :]:
                 if b[0] >= a[2]:
                     break
                 assert not _overlap(a, b)
@@ -146,8 +169,15 @@ def test_plants_have_sensible_shape_and_tag_count(demo: DemoComplex) -> None:
 def test_units_are_pint_parseable(demo: DemoComplex) -> None:
     pint = pytest.importorskip("pint")
     ureg = pint.UnitRegistry()
-    units = {t.unit for co in demo.companies for s in co.sites for a in s.areas
-             for ln in a.lines for m in ln.machines for t in m.tags}
+    units = {
+        t.unit
+        for co in demo.companies
+        for s in co.sites
+        for a in s.areas
+        for ln in a.lines
+        for m in ln.machines
+        for t in m.tags
+    }
     for unit in units:
         ureg.Unit(unit)
 

@@ -105,7 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         fields = [
-            {"field": _loc_field(tuple(err.get("loc", ()))), "reason": str(err.get("msg", ""))}
+            {
+                "field": _loc_field(tuple(err.get("loc", ()))),
+                "reason": str(err.get("msg", "")).removeprefix("Value error, "),
+            }
             for err in exc.errors()
         ]
         detail = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 from nicegui.events import UploadEventArguments
 
@@ -23,30 +24,16 @@ def _forbidden(page: PageContext) -> None:
 
 def register(ctx: Context) -> None:
     @ui.page("/admin/onboarding")
-    def onboarding_page(request: Request) -> None:
+    def onboarding_page(request: Request) -> RedirectResponse | None:
         page = viewer(ctx, request)
         if page is None:
             return to_login(request)
         header(page, page.t("onboarding"))
         if not page.principal.has(Scope.import_write):
-            return _forbidden(page)
+            _forbidden(page)
+            return None
         ui.label(page.t("onboarding")).classes("text-2xl font-bold")
         ui.label(page.t("csv_help")).classes("text-sm text-slate-600")
-        summary = ui.label().props('id="import-summary"').classes("text-lg")
-        problems = (
-            ui.table(
-                columns=[
-                    {"name": k, "label": page.t(k), "field": k, "align": "left"}
-                    for k in ("line", "field", "reason")
-                ]
-                + [{"name": "brn", "label": "BRN", "field": "brn", "align": "left"}],
-                rows=[],
-                pagination=20,
-            )
-            .classes("w-full")
-            .props('id="import-problems"')
-        )
-        problems.set_visibility(False)
 
         def run_import(text: str, filename: str) -> importer.ImportReport:
             with ctx.db.unit(page.principal) as session:
@@ -76,21 +63,39 @@ def register(ctx: Context) -> None:
             problems.set_visibility(bool(report.problems))
             problems.update()
 
+        # upload first, then what the last upload did (the handler fills these in)
         ui.upload(
             label=page.t("upload_csv"),
             on_upload=on_upload,
             auto_upload=True,
             max_file_size=50_000_000,
         ).props('accept=".csv" id="csv-upload"').classes("w-96")
+        summary = ui.label().props('id="import-summary"').classes("text-lg")
+        problems = (
+            ui.table(
+                columns=[
+                    {"name": k, "label": page.t(k), "field": k, "align": "left"}
+                    for k in ("line", "field", "reason")
+                ]
+                + [{"name": "brn", "label": "BRN", "field": "brn", "align": "left"}],
+                rows=[],
+                pagination=20,
+            )
+            .classes("w-full")
+            .props('id="import-problems"')
+        )
+        problems.set_visibility(False)
+        return None
 
     @ui.page("/admin/users")
-    def users_page(request: Request) -> None:
+    def users_page(request: Request) -> RedirectResponse | None:
         page = viewer(ctx, request)
         if page is None:
             return to_login(request)
         header(page, page.t("users"))
         if not page.principal.has(Scope.users_read):
-            return _forbidden(page)
+            _forbidden(page)
+            return None
         columns = [
             {"name": k, "label": page.t(k) if k != "id" else "ID", "field": k, "align": "left"}
             for k in ("id", "email", "name", "role", "company_id", "active")
@@ -118,7 +123,7 @@ def register(ctx: Context) -> None:
             .props('id="users-table"')
         )
         if not page.principal.has(Scope.users_write):
-            return
+            return None
         roles = (
             [r.value for r in Role]
             if page.principal.is_operator
@@ -158,3 +163,4 @@ def register(ctx: Context) -> None:
                     table.update()
 
                 ui.button(page.t("save"), on_click=create)
+        return None

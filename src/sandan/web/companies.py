@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from sandan.web.shell import header, to_login, viewer
 
 def register(ctx: Context) -> None:
     @ui.page("/companies")
-    def companies_page(request: Request) -> None:
+    def companies_page(request: Request) -> RedirectResponse | None:
         page = viewer(ctx, request)
         if page is None:
             return to_login(request)
@@ -67,9 +68,10 @@ def register(ctx: Context) -> None:
         )
         with table.add_slot("top-right"):
             ui.input(page.t("search")).bind_value(table, "filter").props("dense clearable")
+        return None
 
     @ui.page("/companies/{company_id}")
-    def company_page(request: Request, company_id: int) -> None:
+    def company_page(request: Request, company_id: int) -> RedirectResponse | None:
         page = viewer(ctx, request)
         if page is None:
             return to_login(request)
@@ -96,7 +98,7 @@ def register(ctx: Context) -> None:
                 ]
         except NotFound:
             ui.label(page.t("not_found")).classes("text-xl text-red-700")
-            return
+            return None
         title = company.name if page.lang == "ko" else (company.name_en or company.name)
         ui.label(title).classes("text-2xl font-bold").props('id="company-name"')
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
@@ -140,3 +142,4 @@ def register(ctx: Context) -> None:
                 nodes = [n.model_dump() for n in tree]
                 asset_tree = ui.tree(nodes, label_key="label").props('id="asset-tree"')
                 asset_tree.expand([n["id"] for n in nodes])
+        return None

@@ -38,12 +38,12 @@ def register(ctx: Context) -> None:
                 email = (
                     ui.input(t("email", lang))
                     .classes("w-full")
-                    .props('id="login-email" autocomplete=username')
+                    .props('for="login-email" autocomplete=username')
                 )
                 password = (
                     ui.input(t("password", lang), password=True)
                     .classes("w-full")
-                    .props('id="login-password" autocomplete=current-password')
+                    .props('for="login-password" autocomplete=current-password')
                 )
                 error = ui.label().classes("text-red-700 text-sm").props('id="login-error"')
 

@@ -4,6 +4,7 @@ and industry."""
 from __future__ import annotations
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from sandan.core.context import Context
@@ -14,7 +15,7 @@ from sandan.web.shell import header, to_login, viewer
 
 def register(ctx: Context) -> None:
     @ui.page("/")
-    def overview_page(request: Request) -> None:
+    def overview_page(request: Request) -> RedirectResponse | None:
         page = viewer(ctx, request)
         if page is None:
             return to_login(request)
@@ -23,7 +24,7 @@ def register(ctx: Context) -> None:
         header(page, page.t("overview"))
         if data.complex is None:
             ui.label(page.t("no_map"))
-            return
+            return None
         name = (
             data.complex.name if page.lang == "ko" else (data.complex.name_en or data.complex.name)
         )
@@ -79,3 +80,4 @@ def register(ctx: Context) -> None:
                             ],
                         }
                     ).classes("w-full h-72")
+        return None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from sandan.core.context import Context
@@ -44,8 +45,9 @@ def viewer(ctx: Context, request: Request) -> PageContext | None:
     return PageContext(ctx=ctx, principal=principal, lang=language(ctx, request))
 
 
-def to_login(request: Request) -> None:
-    ui.navigate.to(f"/login?next={quote(request.url.path)}")
+def to_login(request: Request) -> RedirectResponse:
+    """A real HTTP redirect to the login page (the page builder returns it instead of a page)."""
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
 def header(page: PageContext, title: str) -> None:

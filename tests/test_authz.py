@@ -1,0 +1,217 @@
+"""Every protected route, called as anonymous, as another company, as the owner and as the
+operator. A new route fails `test_every_route_is_in_the_matrix` until it is added here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PASSWORD, VALID_BRNS, World
+
+CALLERS = {"anonymous": "anonymous", "other": "admin_b", "owner": "admin_a", "operator": "operator"}
+PUBLIC = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    expect: tuple[int, int, int, int]  # anonymous, other company, owner, operator
+    body: dict[str, Any] | None = None
+    leak_key: str | None = None  # list routes: the field that must never be company A's
+
+
+def _ids(w: World) -> dict[str, int]:
+    return {
+        "company_id": w.companies["A"],
+        "site_id": w.sites["A"],
+        "asset_id": w.machines["A"],
+        "device_id": w.devices["A"],
+        "tag_id": w.tags["A"],
+        "contact_id": w.contacts["A"],
+        "user_id": w.users["member_a"],
+        "token_id": w.token_ids["admin_a"],
+        "complex_id": w.complex_id,
+        "zone_id": w.zones["Z1"],
+        "run_id": w.import_run,
+        "line": w.lines["A"],
+    }
+
+
+R, W = (401, 200, 200, 200), (401, 404, 200, 200)
+CASES = [
+    Case("GET", "/api/v1/auth/me", R),
+    Case("GET", "/api/v1/users", R, leak_key="company_id"),
+    Case(
+        "POST",
+        "/api/v1/users",
+        (401, 403, 201, 201),
+        {
+            "email": "new@a.example",
+            "name": "New",
+            "password": "long-enough-pw",
+            "role": "company_member",
+            "company_id": "{company_id}",
+        },
+    ),
+    Case("GET", "/api/v1/users/{user_id}", W),
+    Case("PATCH", "/api/v1/users/{user_id}", W, {"name": "Renamed"}),
+    Case("GET", "/api/v1/tokens", R, leak_key="company_id"),
+    Case(
+        "POST", "/api/v1/tokens", (401, 201, 201, 201), {"name": "t", "scopes": ["registry:read"]}
+    ),
+    Case("DELETE", "/api/v1/tokens/{token_id}", W),
+    Case("GET", "/api/v1/overview", R),
+    Case("GET", "/api/v1/complexes", R),
+    Case(
+        "POST",
+        "/api/v1/complexes",
+        (401, 403, 403, 201),
+        {
+            "code": "SPOKE",
+            "name": "김천",
+            "kind": "spoke",
+            "hub_id": "{complex_id}",
+            "center_lat": 36.1,
+            "center_lon": 128.1,
+        },
+    ),
+    Case("GET", "/api/v1/complexes/{complex_id}", R),
+    Case("PATCH", "/api/v1/complexes/{complex_id}", (401, 403, 403, 200), {"name_en": "Gumi NIC"}),
+    Case("GET", "/api/v1/zones", R),
+    Case(
+        "POST",
+        "/api/v1/zones",
+        (401, 403, 403, 201),
+        {"complex_id": "{complex_id}", "code": "Z9", "name": "9단지"},
+    ),
+    Case("GET", "/api/v1/zones/{zone_id}", R),
+    Case("PATCH", "/api/v1/zones/{zone_id}", (401, 403, 403, 200), {"name_en": "Zone One"}),
+    Case("GET", "/api/v1/companies", R, leak_key="id"),
+    Case(
+        "POST",
+        "/api/v1/companies",
+        (401, 403, 403, 201),
+        {"brn": "305-86-12346", "name": "신규(주)", "ksic": "C29", "zone_id": "{zone_id}"},
+    ),
+    Case("GET", "/api/v1/companies/{company_id}", W),
+    Case("PATCH", "/api/v1/companies/{company_id}", W, {"address": "구미시 1공단로 1"}),
+    Case("GET", "/api/v1/companies/{company_id}/asset-tree", W),
+    Case("GET", "/api/v1/companies/{company_id}/contacts", W),
+    Case(
+        "POST", "/api/v1/companies/{company_id}/contacts", (401, 404, 201, 201), {"name": "홍길동"}
+    ),
+    Case("PATCH", "/api/v1/contacts/{contact_id}", W, {"phone": "054-111-2222"}),
+    Case("DELETE", "/api/v1/contacts/{contact_id}", (401, 404, 204, 204)),
+    Case("GET", "/api/v1/sites", R, leak_key="company_id"),
+    Case(
+        "POST", "/api/v1/sites", (401, 404, 201, 201), {"company_id": "{company_id}", "name": "P2"}
+    ),
+    Case("GET", "/api/v1/sites/{site_id}", W),
+    Case("PATCH", "/api/v1/sites/{site_id}", W, {"name": "Plant 1"}),
+    Case("DELETE", "/api/v1/sites/{site_id}", (401, 404, 204, 204)),
+    Case("GET", "/api/v1/assets", R, leak_key="company_id"),
+    Case(
+        "POST",
+        "/api/v1/assets",
+        (401, 404, 201, 201),
+        {
+            "site_id": "{site_id}",
+            "parent_id": "{line}",
+            "level": "machine",
+            "code": "M99",
+            "name": "Press",
+        },
+    ),
+    Case("GET", "/api/v1/assets/{asset_id}", W),
+    Case("PATCH", "/api/v1/assets/{asset_id}", W, {"name": "CNC One"}),
+    Case("DELETE", "/api/v1/assets/{asset_id}", (401, 404, 204, 204)),
+    Case("GET", "/api/v1/devices", R, leak_key="company_id"),
+    Case("POST", "/api/v1/devices", (401, 404, 201, 201), {"site_id": "{site_id}", "name": "gw2"}),
+    Case("GET", "/api/v1/devices/{device_id}", W),
+    Case("PATCH", "/api/v1/devices/{device_id}", W, {"enabled": False}),
+    Case("DELETE", "/api/v1/devices/{device_id}", (401, 404, 204, 204)),
+    Case("POST", "/api/v1/devices/{device_id}/credentials", (401, 404, 201, 201)),
+    Case("GET", "/api/v1/tags", R, leak_key="company_id"),
+    Case(
+        "POST", "/api/v1/tags", (401, 404, 201, 201), {"device_id": "{device_id}", "name": "temp"}
+    ),
+    Case("GET", "/api/v1/tags/{tag_id}", W),
+    Case("PATCH", "/api/v1/tags/{tag_id}", W, {"unit": "1/min"}),
+    Case("DELETE", "/api/v1/tags/{tag_id}", (401, 404, 204, 204)),
+    Case("POST", "/api/v1/import/companies", (401, 403, 403, 200)),
+    Case("GET", "/api/v1/import/runs/{run_id}", (401, 403, 403, 200)),
+    Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
+    Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
+]
+
+
+def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def call(client: TestClient, world: World, case: Case, who: str) -> Any:
+    ids = _ids(world)
+    path = case.path.format(**ids)
+    if who != "anonymous":  # a real web login: session cookie, like a browser
+        login = client.post(
+            "/api/v1/auth/login", json={"email": f"{who}@test.example", "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+    kwargs: dict[str, Any] = {}
+    if case.path == "/api/v1/import/companies":
+        csv_text = "brn,name,ksic,zone\n3058612346,신규,26110,Z1\n"
+        kwargs["files"] = {"file": ("c.csv", csv_text.encode(), "text/csv")}
+    elif case.body is not None:
+        kwargs["json"] = _fill(case.body, ids)
+    return client.request(case.method, path, **kwargs)
+
+
+def test_every_route_is_in_the_matrix(client: TestClient) -> None:
+    """Routes and matrix agree: nothing protected goes untested."""
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    routes = {
+        (method.upper(), path)
+        for path, ops in paths.items()
+        for method in ops
+        if path.startswith("/api/")
+    }
+    covered = {(c.method, c.path) for c in CASES} | PUBLIC
+    assert routes - covered == set(), "add these routes to the authorization matrix"
+    assert {(c.method, c.path) for c in CASES} <= routes
+
+
+@pytest.mark.auth
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
+def test_route_as_each_caller(client: TestClient, world: World, case: Case, caller: str) -> None:
+    """The answer each kind of caller gets, and no row of company A for another company."""
+    expected = case.expect[list(CALLERS).index(caller)]
+    response = call(client, world, case, CALLERS[caller])
+    assert response.status_code == expected, response.text
+    if response.status_code >= 400:
+        body = response.json()
+        assert body["error"] and body["detail"]
+    if caller == "other" and response.status_code == 200:
+        text = response.text
+        assert f'"brn":"{VALID_BRNS["A"]}"' not in text
+        if case.leak_key is not None:
+            body = response.json()
+            items = body["items"] if isinstance(body, dict) else body
+            leaked = [item for item in items if item.get(case.leak_key) == world.companies["A"]]
+            assert leaked == []
+        if case.path == "/api/v1/overview":
+            assert {f["id"] for f in response.json()["footprints"]} == {world.companies["B"]}
