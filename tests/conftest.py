@@ -183,7 +183,7 @@ def build_world(ctx: Context) -> World:
             ),
         )
         world.complex_id = cx.id
-        for i, code in enumerate(("Z1", "Z2")):
+        for i, code in enumerate(("Z1", "Z2", "Z3", "Z4")):
             zone = service.create_zone(
                 s,
                 system,

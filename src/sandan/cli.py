@@ -293,7 +293,7 @@ def import_companies(
                 filename=file.name,
                 progress=lambda n: progress.advance(task, n),
             )
-            progress.update(task, completed=total, description="Committing")
+            progress.update(task, completed=total)
     except SandanError as exc:
         console.print(f"[red]{exc.body()['error']}: {exc.message}[/]")
         raise typer.Exit(1) from None

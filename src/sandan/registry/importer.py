@@ -97,6 +97,8 @@ class CompanyRow(BaseModel):
     @classmethod
     def _footprint(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if not value.strip():
+                return None
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:

@@ -115,9 +115,9 @@ def register(ctx: Context) -> None:
                     (page.t("address"), company.address or "—"),
                 ]
                 for label, value in facts:
-                    with ui.row().classes("w-full justify-between"):
-                        ui.label(label).classes("text-slate-500")
-                        ui.label(value).classes("font-medium")
+                    with ui.row().classes("w-full no-wrap justify-between gap-4"):
+                        ui.label(label).classes("text-slate-500 shrink-0")
+                        ui.label(value).classes("font-medium text-right")
                 ui.separator()
                 ui.label(page.t("contacts")).classes("text-lg font-semibold")
                 for c in contacts:

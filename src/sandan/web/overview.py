@@ -69,7 +69,8 @@ def register(ctx: Context) -> None:
                             "yAxis": {
                                 "type": "category",
                                 "inverse": True,
-                                "data": [f"{r.key} {r.label[:18]}" for r in data.by_industry],
+                                "data": [f"{r.key} {r.label}" for r in data.by_industry],
+                                "axisLabel": {"width": 140, "overflow": "truncate"},
                             },
                             "series": [
                                 {

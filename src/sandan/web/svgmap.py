@@ -60,6 +60,7 @@ def render(
         f'<svg id="complex-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" style="max-height:72vh;background:#f8fafc;border-radius:8px">'
     ]
+    labels: list[str] = []
     for z in zones:
         for ring in _rings(z.get("boundary")):
             parts.append(
@@ -69,9 +70,12 @@ def render(
             )
             top = min(ring, key=lambda p: -p[1])
             x, y = xy([min(p[0] for p in ring), top[1]]).split(",")
-            parts.append(
+            # drawn after the footprints, with a halo, so a footprint never hides a zone's name
+            labels.append(
                 f'<text x="{float(x) + 6}" y="{float(y) + 18}" font-size="15" font-weight="600" '
-                f'fill="#334155">{html.escape(z.get("label") or z["code"])}</text>'
+                f'fill="#334155" stroke="#f8fafc" stroke-width="4" stroke-linejoin="round" '
+                f'paint-order="stroke" pointer-events="none">'
+                f"{html.escape(z.get('label') or z['code'])}</text>"
             )
     for c in companies:
         colour = DIVISION_COLOURS.get(str(c.get("ksic", ""))[:2], "#94a3b8")
@@ -87,5 +91,6 @@ def render(
                 f'<polygon points="{" ".join(xy(p) for p in ring)}" fill="{colour}" '
                 f'fill-opacity="0.75"{stroke}><title>{html.escape(c["name"])}</title></polygon></a>'
             )
+    parts.extend(labels)
     parts.append("</svg>")
     return "".join(parts)
