@@ -17,8 +17,10 @@ NOT_DOMAINS = {"core", "web", "migrations", "__pycache__"}
 def domains(package_dir: Path) -> list[str]:
     """Domain packages: folders of sandan with a models.py or service.py."""
     return sorted(
-        p.name for p in package_dir.iterdir()
-        if p.is_dir() and p.name not in NOT_DOMAINS
+        p.name
+        for p in package_dir.iterdir()
+        if p.is_dir()
+        and p.name not in NOT_DOMAINS
         and ((p / "models.py").exists() or (p / "service.py").exists())
     )
 
@@ -47,7 +49,12 @@ def cross_domain_violations(package_dir: Path) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(package_dir.parent)}
     result = subprocess.run(
         [sys.executable, "-c", _CHECK, json.dumps(domains(package_dir))],
-        env=env, capture_output=True, text=True, timeout=120, check=True)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     found: list[str] = json.loads(result.stdout)
     return found
 
@@ -55,8 +62,14 @@ def cross_domain_violations(package_dir: Path) -> list[str]:
 def _lint(cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     exe = Path(sys.executable).with_name("lint-imports")
-    return subprocess.run([str(exe), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(exe), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_linter_contracts_hold() -> None:
@@ -67,8 +80,9 @@ def test_import_linter_contracts_hold() -> None:
 
 def test_core_importing_a_domain_breaks_the_contract(tmp_path: Path) -> None:
     copy = tmp_path / "src"
-    shutil.copytree(ROOT / "src" / "sandan", copy / "sandan",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "src" / "sandan", copy / "sandan", ignore=shutil.ignore_patterns("__pycache__")
+    )
     with (copy / "sandan" / "core" / "errors.py").open("a") as handle:
         handle.write("\nfrom sandan.registry import models as _models  # a broken boundary\n")
     result = _lint(tmp_path, copy)

@@ -20,16 +20,20 @@ from sandan.settings import Settings
 
 def _entries(ctx: Context, entity: str) -> list[AuditEntry]:
     with ctx.db.unit() as s:
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.entity == entity)
-                              .order_by(AuditEntry.seq)))
+        return list(
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.entity == entity).order_by(AuditEntry.seq)
+            )
+        )
 
 
 def test_every_write_is_recorded_with_before_and_after(ctx: Context, world: World) -> None:
     admin = Principal.for_user(0, "x", world.companies["A"], frozenset(), None)
     system = Principal.system("t")
     with ctx.db.unit(system) as s:
-        service.update_company(s, system, world.companies["A"],
-                               schemas.CompanyPatch(address="구미시 산호대로 1"))
+        service.update_company(
+            s, system, world.companies["A"], schemas.CompanyPatch(address="구미시 산호대로 1")
+        )
     with ctx.db.unit(system) as s:
         service.delete_owned(s, system, service.Tag, world.tags["A"])
     companies = _entries(ctx, "companies")
@@ -39,7 +43,9 @@ def test_every_write_is_recorded_with_before_and_after(ctx: Context, world: Worl
     assert update.actor == "system:t"
     assert update.company_id == world.companies["A"]
     deleted = [e for e in _entries(ctx, "tags") if e.action == "delete"]
-    assert deleted and deleted[0].before is not None and deleted[0].before["name"] == "spindle_speed"
+    assert (
+        deleted and deleted[0].before is not None and deleted[0].before["name"] == "spindle_speed"
+    )
     users = [e for e in _entries(ctx, "users") if e.action == "create"]
     assert users and all("password_hash" not in (e.after or {}) for e in users)
     assert admin.actor == "user:0"
@@ -71,9 +77,12 @@ def unguarded(ctx: Context) -> Iterator[None]:
     yield
     if postgres:  # the PostgreSQL database is shared by the run: put the guard back
         with ctx.db.engine.begin() as conn:
-            conn.execute(text(
-                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-                "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+                )
+            )
 
 
 def _drop_sqlite_guard(ctx: Context) -> None:
@@ -99,8 +108,7 @@ def test_cli_verify_passes_then_fails_after_a_hand_edit(
     assert "intact" in ok.output
     _drop_sqlite_guard(ctx)
     with ctx.db.engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE audit_log SET after = '{\"address\": \"forged\"}' WHERE seq = 5"))
+        conn.execute(text('UPDATE audit_log SET after = \'{"address": "forged"}\' WHERE seq = 5'))
     bad = runner.invoke(cli, ["audit", "verify"], env=_cli_env(settings))
     assert bad.exit_code == 1
     assert "entry 5" in bad.output and "edited" in bad.output

@@ -35,8 +35,9 @@ async def test_events_follow_commit_and_vanish_on_rollback(settings: Settings) -
     system = Principal.system("t")
     try:
         with pytest.raises(RuntimeError), ctx.db.unit(system) as s:
-            service.create_complex(s, system, schemas.ComplexIn(
-                code="X", name="x", center_lat=36, center_lon=128))
+            service.create_complex(
+                s, system, schemas.ComplexIn(code="X", name="x", center_lat=36, center_lon=128)
+            )
             raise_event(s, "registry.test_rolled_back", {})
             raise RuntimeError("abort")
         with ctx.db.unit(system) as s:

@@ -60,8 +60,9 @@ def test_token_scopes_limit_and_revocation(client: TestClient, world: World) -> 
     client.cookies.clear()
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/companies/{world.companies['A']}", headers=auth).status_code == 200
-    write = client.patch(f"/api/v1/companies/{world.companies['A']}", headers=auth,
-                         json={"address": "x"})
+    write = client.patch(
+        f"/api/v1/companies/{world.companies['A']}", headers=auth, json={"address": "x"}
+    )
     assert write.status_code == 403  # the token lacks registry:write though its owner has it
     mint = client.post("/api/v1/tokens", headers=auth, json={"name": "y", "scopes": ["tokens"]})
     assert mint.status_code == 403
@@ -73,24 +74,27 @@ def test_token_scopes_limit_and_revocation(client: TestClient, world: World) -> 
 
 
 def test_device_key_acts_as_the_device_only(client: TestClient, world: World) -> None:
-    r = client.post(f"/api/v1/devices/{world.devices['A']}/credentials",
-                    headers=world.headers("admin_a"))
+    r = client.post(
+        f"/api/v1/devices/{world.devices['A']}/credentials", headers=world.headers("admin_a")
+    )
     assert r.status_code == 201
     key = r.json()["token"]
     assert key.startswith("sdd_")
     auth = {"Authorization": f"Bearer {key}"}
     # A device may send readings (next module) but never read the registry.
     assert client.get("/api/v1/companies", headers=auth).status_code == 403
-    rotated = client.post(f"/api/v1/devices/{world.devices['A']}/credentials",
-                          headers=world.headers("admin_a"))
+    rotated = client.post(
+        f"/api/v1/devices/{world.devices['A']}/credentials", headers=world.headers("admin_a")
+    )
     assert rotated.status_code == 201
     assert client.get("/api/v1/auth/me", headers=auth).status_code == 401  # old key revoked
 
 
 def test_device_principal_resolves(ctx: Context, world: World) -> None:
     with ctx.db.unit(Principal.system("t")) as s:
-        _, key = identity.issue_device_secret(s, device_id=world.devices["B"],
-                                              company_id=world.companies["B"], name="gw")
+        _, key = identity.issue_device_secret(
+            s, device_id=world.devices["B"], company_id=world.companies["B"], name="gw"
+        )
     with ctx.db.unit() as s:
         principal = identity.principal_for_bearer(s, key)
     assert principal.kind == "device" and principal.device_id == world.devices["B"]
@@ -98,8 +102,11 @@ def test_device_principal_resolves(ctx: Context, world: World) -> None:
 
 
 def test_deactivated_user_loses_tokens_and_login(client: TestClient, world: World) -> None:
-    r = client.patch(f"/api/v1/users/{world.users['member_a']}", json={"active": False},
-                     headers=world.headers("admin_a"))
+    r = client.patch(
+        f"/api/v1/users/{world.users['member_a']}",
+        json={"active": False},
+        headers=world.headers("admin_a"),
+    )
     assert r.status_code == 200
     assert client.get("/api/v1/companies", headers=world.headers("member_a")).status_code == 401
     login = client.post(LOGIN, json={"email": "member_a@test.example", "password": PASSWORD})
@@ -107,10 +114,20 @@ def test_deactivated_user_loses_tokens_and_login(client: TestClient, world: Worl
 
 
 def test_company_admin_cannot_grant_complex_roles(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/users", headers=world.headers("admin_a"), json={
-        "email": "sneaky@a.example", "name": "S", "password": "long-enough-pw",
-        "role": "complex_operator"})
+    r = client.post(
+        "/api/v1/users",
+        headers=world.headers("admin_a"),
+        json={
+            "email": "sneaky@a.example",
+            "name": "S",
+            "password": "long-enough-pw",
+            "role": "complex_operator",
+        },
+    )
     assert r.status_code in (403, 422)
-    r = client.patch(f"/api/v1/users/{world.users['member_a']}", headers=world.headers("admin_a"),
-                     json={"role": "auditor"})
+    r = client.patch(
+        f"/api/v1/users/{world.users['member_a']}",
+        headers=world.headers("admin_a"),
+        json={"role": "auditor"},
+    )
     assert r.status_code in (403, 422)

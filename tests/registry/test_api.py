@@ -9,9 +9,17 @@ from sandan.registry.validators import brn_check_digit
 
 
 def test_validation_errors_name_the_field(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/companies", headers=world.headers("operator"), json={
-        "brn": "123-45-67890", "name": "x", "ksic": "00999", "zone_id": world.zones["Z1"],
-        "footprint": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]}})
+    r = client.post(
+        "/api/v1/companies",
+        headers=world.headers("operator"),
+        json={
+            "brn": "123-45-67890",
+            "name": "x",
+            "ksic": "00999",
+            "zone_id": world.zones["Z1"],
+            "footprint": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]},
+        },
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["error"] == "ValidationFailed"
@@ -22,8 +30,11 @@ def test_validation_errors_name_the_field(client: TestClient, world: World) -> N
 
 
 def test_duplicate_brn_is_a_conflict(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/companies", headers=world.headers("operator"), json={
-        "brn": "124-81-00998", "name": "dup", "ksic": "26110", "zone_id": world.zones["Z1"]})
+    r = client.post(
+        "/api/v1/companies",
+        headers=world.headers("operator"),
+        json={"brn": "124-81-00998", "name": "dup", "ksic": "26110", "zone_id": world.zones["Z1"]},
+    )
     assert r.status_code == 409 and r.json()["field"] == "brn"
 
 
@@ -32,9 +43,17 @@ def test_filters_and_pagination(client: TestClient, world: World) -> None:
     for i in range(7):
         first = f"21486123{i}"
         brn = first + str(brn_check_digit(first))
-        client.post("/api/v1/companies", headers=h, json={
-            "brn": brn, "name": f"필터{i}", "ksic": "29" if i % 2 else "28202",
-            "zone_id": world.zones["Z2"], "footprint": square(128.36 + i * 0.002, 36.06)})
+        client.post(
+            "/api/v1/companies",
+            headers=h,
+            json={
+                "brn": brn,
+                "name": f"필터{i}",
+                "ksic": "29" if i % 2 else "28202",
+                "zone_id": world.zones["Z2"],
+                "footprint": square(128.36 + i * 0.002, 36.06),
+            },
+        )
     page = client.get("/api/v1/companies?limit=3&offset=0", headers=h).json()
     total = page["total"]
     assert len(page["items"]) == 3 and total >= 3
@@ -52,21 +71,53 @@ def test_filters_and_pagination(client: TestClient, world: World) -> None:
 
 def test_isa95_parent_rules(client: TestClient, world: World) -> None:
     h = world.headers("admin_a")
-    bad = client.post("/api/v1/assets", headers=h, json={
-        "site_id": world.sites["A"], "parent_id": world.areas["A"], "level": "machine",
-        "code": "MX", "name": "x"})
+    bad = client.post(
+        "/api/v1/assets",
+        headers=h,
+        json={
+            "site_id": world.sites["A"],
+            "parent_id": world.areas["A"],
+            "level": "machine",
+            "code": "MX",
+            "name": "x",
+        },
+    )
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "parent_id"
-    foreign = client.post("/api/v1/assets", headers=h, json={
-        "site_id": world.sites["A"], "parent_id": world.lines["B"], "level": "machine",
-        "code": "MX", "name": "x"})
+    foreign = client.post(
+        "/api/v1/assets",
+        headers=h,
+        json={
+            "site_id": world.sites["A"],
+            "parent_id": world.lines["B"],
+            "level": "machine",
+            "code": "MX",
+            "name": "x",
+        },
+    )
     assert foreign.status_code == 422
-    cell = client.post("/api/v1/assets", headers=h, json={
-        "site_id": world.sites["A"], "parent_id": world.lines["A"], "level": "cell",
-        "code": "C1", "name": "Cell"})
+    cell = client.post(
+        "/api/v1/assets",
+        headers=h,
+        json={
+            "site_id": world.sites["A"],
+            "parent_id": world.lines["A"],
+            "level": "cell",
+            "code": "C1",
+            "name": "Cell",
+        },
+    )
     assert cell.status_code == 201
-    machine = client.post("/api/v1/assets", headers=h, json={
-        "site_id": world.sites["A"], "parent_id": cell.json()["id"], "level": "machine",
-        "code": "M02", "name": "Robot"})
+    machine = client.post(
+        "/api/v1/assets",
+        headers=h,
+        json={
+            "site_id": world.sites["A"],
+            "parent_id": cell.json()["id"],
+            "level": "machine",
+            "code": "M02",
+            "name": "Robot",
+        },
+    )
     assert machine.status_code == 201
     tree = client.get(f"/api/v1/companies/{world.companies['A']}/asset-tree", headers=h).json()
     area = tree[0]["children"][0]
@@ -77,15 +128,27 @@ def test_isa95_parent_rules(client: TestClient, world: World) -> None:
 
 def test_tag_rules(client: TestClient, world: World) -> None:
     h = world.headers("admin_a")
-    r = client.post("/api/v1/tags", headers=h, json={
-        "device_id": world.devices["A"], "name": "p", "range_min": 5, "range_max": 1})
+    r = client.post(
+        "/api/v1/tags",
+        headers=h,
+        json={"device_id": world.devices["A"], "name": "p", "range_min": 5, "range_max": 1},
+    )
     assert r.status_code == 422
-    r = client.post("/api/v1/tags", headers=h, json={
-        "device_id": world.devices["A"], "name": "spindle_speed"})
+    r = client.post(
+        "/api/v1/tags", headers=h, json={"device_id": world.devices["A"], "name": "spindle_speed"}
+    )
     assert r.status_code == 409
-    r = client.post("/api/v1/tags", headers=h, json={
-        "device_id": world.devices["A"], "name": "power", "unit": "kW", "data_type": "float",
-        "sampling_ms": 500})
+    r = client.post(
+        "/api/v1/tags",
+        headers=h,
+        json={
+            "device_id": world.devices["A"],
+            "name": "power",
+            "unit": "kW",
+            "data_type": "float",
+            "sampling_ms": 500,
+        },
+    )
     assert r.status_code == 201 and r.json()["machine_id"] == world.machines["A"]
 
 

@@ -20,7 +20,15 @@ from sandan.registry.models import Company, ImportRun, Site
 from sandan.settings import Settings
 
 EXPECTED_FIELD = {  # the one defect each invalid row carries, by what it breaks
-    "brn", "ksic", "zone", "contact_email", "lat", "footprint", "name", "employees"}
+    "brn",
+    "ksic",
+    "zone",
+    "contact_email",
+    "lat",
+    "footprint",
+    "name",
+    "employees",
+}
 
 
 def _csv_lines(n: int, share: float) -> tuple[list[str], set[int]]:
@@ -71,8 +79,11 @@ def test_reimport_rejects_known_numbers_and_keeps_nothing_twice(ctx: Context, wo
 
 
 def test_missing_columns_name_the_header(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/import/companies", headers=world.headers("operator"),
-                    files={"file": ("x.csv", b"name,zone\nx,Z1\n", "text/csv")})
+    r = client.post(
+        "/api/v1/import/companies",
+        headers=world.headers("operator"),
+        files={"file": ("x.csv", b"name,zone\nx,Z1\n", "text/csv")},
+    )
     assert r.status_code == 422
     assert r.json()["fields"][0]["field"] == "header" and "brn" in r.json()["detail"]
 
@@ -80,8 +91,11 @@ def test_missing_columns_name_the_header(client: TestClient, world: World) -> No
 def test_upload_through_the_api(client: TestClient, world: World, tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     invalid = write_company_csv(path, 40, 0.1, seed=5)
-    r = client.post("/api/v1/import/companies", headers=world.headers("operator"),
-                    files={"file": ("c.csv", path.read_bytes(), "text/csv")})
+    r = client.post(
+        "/api/v1/import/companies",
+        headers=world.headers("operator"),
+        files={"file": ("c.csv", path.read_bytes(), "text/csv")},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["rejected"] == len(invalid) == 4 and body["companies_created"] == 36

@@ -46,7 +46,10 @@ def test_ksic() -> None:
 def test_polygons() -> None:
     ring = [[128.0, 36.0], [128.1, 36.0], [128.1, 36.1], [128.0, 36.0]]
     assert polygon_problem({"type": "Polygon", "coordinates": [ring]}) is None
-    assert "closed" in str(polygon_problem({"type": "Polygon", "coordinates": [ring[:-1] + [[1, 1]]]}))
+    assert "closed" in str(
+        polygon_problem({"type": "Polygon", "coordinates": [[*ring[:-1], [1, 1]]]})
+    )
     assert "Polygon" in str(polygon_problem({"type": "Point", "coordinates": [1, 2]}))
-    assert "range" in str(polygon_problem(
-        {"type": "Polygon", "coordinates": [[[200, 0], [0, 0], [0, 1], [200, 0]]]}))
+    assert "range" in str(
+        polygon_problem({"type": "Polygon", "coordinates": [[[200, 0], [0, 0], [0, 1], [200, 0]]]})
+    )

@@ -387,7 +387,7 @@ def asset_tree(session: Session, principal: Principal, company_id: int) -> list[
         .where(Tag.company_id == company.id)
         .group_by(Tag.machine_id)
     )
-    tags_per_machine = dict(session.execute(counts).tuples().all())
+    tags_per_machine: dict[int | None, int] = {m: n for m, n in session.execute(counts)}
     nodes: dict[int, schemas.AssetNode] = {}
     for asset in assets:
         label = f"{asset.code} · {asset.name}"
@@ -422,13 +422,9 @@ def overview(
         zones_readable(principal).where(Zone.complex_id == cx.id).order_by(Zone.code)
     ).all()
     # Counts are complex-wide aggregates; rows themselves stay filtered below.
-    counted = (
-        session.execute(
-            select(Company.zone_id, Company.ksic).where(Company.complex_id == cx.id, Company.active)
-        )
-        .tuples()
-        .all()
-    )
+    counted = session.execute(
+        select(Company.zone_id, Company.ksic).where(Company.complex_id == cx.id, Company.active)
+    ).all()
     per_zone = Counter(z for z, _ in counted)
     per_division = Counter(ksic_division(k) for _, k in counted)
     footprints = [
