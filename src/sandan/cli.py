@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(audit_app, name="audit")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (SANDAN_DATA_DIR).")
@@ -105,7 +106,7 @@ def demo(
         title="Demo logins (password for all: " + (logins[0].password if logins else "") + ")"
     )
     for column in ("email", "role", "company"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for login in logins:
         table.add_row(login.email, login.role, login.company)
     console.print(table)

@@ -1,0 +1,75 @@
+"""The CLI: schema migration and user management, as an operator would run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sandan.cli import app as cli
+
+
+def test_db_upgrade_and_users(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"SANDAN_DATA_DIR": str(tmp_path)}
+    assert runner.invoke(cli, ["db", "current"], env=env).output.strip() == "not migrated"
+    up = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert up.exit_code == 0 and "Schema at head" in up.output
+    assert runner.invoke(cli, ["db", "current"], env=env).output.strip() == "0001"
+    assert (tmp_path / "sandan.db").exists()
+    made = runner.invoke(
+        cli,
+        [
+            "users",
+            "create",
+            "--email",
+            "Ops@Gumi.example",
+            "--role",
+            "complex_operator",
+            "--password",
+            "a-long-password",
+        ],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    short = runner.invoke(
+        cli,
+        [
+            "users",
+            "create",
+            "--email",
+            "x@gumi.example",
+            "--role",
+            "auditor",
+            "--password",
+            "short",
+        ],
+        env=env,
+    )
+    assert short.exit_code == 1 and "password" in short.output
+    bad_role = runner.invoke(
+        cli,
+        [
+            "users",
+            "create",
+            "--email",
+            "y@gumi.example",
+            "--role",
+            "king",
+            "--password",
+            "a-long-password",
+        ],
+        env=env,
+    )
+    assert bad_role.exit_code == 1 and "unknown role" in bad_role.output
+    listed = runner.invoke(cli, ["users", "list"], env=env)
+    assert "ops@gumi.example" in listed.output
+    assert runner.invoke(cli, ["users", "deactivate", "ops@gumi.example"], env=env).exit_code == 0
+    assert "no" in runner.invoke(cli, ["users", "list"], env=env).output
+    verify = runner.invoke(cli, ["audit", "verify"], env=env)
+    assert verify.exit_code == 0 and "2 entries" in verify.output  # create + deactivate
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "sandan db upgrade" in result.output
