@@ -249,7 +249,7 @@ def test_operator_sees_the_map_and_opens_a_company(page: Page, server: Server) -
     page.goto("/companies")
     table = page.locator("#companies-table")
     expect(table.locator("tbody tr")).to_have_count(25)  # a page of the table
-    table.locator("input").fill(name)  # the search box
+    table.get_by_role("textbox").fill(name)  # the search box
     expect(table.locator("tbody tr")).to_have_count(1)
     table.get_by_role("link", name=name, exact=True).click()
     expect(page).to_have_url(url_re(server, f"/companies/{company_id}"))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandan.core.context import Context
 from sandan.core.db import PRINCIPAL_KEY
@@ -19,6 +23,7 @@ from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
 
 SESSION_COOKIE = "sandan_session"
+log = structlog.get_logger(__name__)
 
 
 def get_context(request: Request) -> Context:
@@ -116,5 +121,28 @@ def install_error_handlers(app: FastAPI) -> None:
             {"error": "ValidationFailed", "detail": detail, "fields": fields}, status_code=422
         )
 
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Routing errors (unknown path, wrong method) get the same body as ours.
+        assert isinstance(exc, StarletteHTTPException)
+        try:
+            name = HTTPStatus(exc.status_code).phrase.title().replace(" ", "").replace("-", "")
+        except ValueError:
+            name = "HTTPError"
+        return JSONResponse(
+            {"error": name, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+        # A race the service checks could not see (two writers, same key): a conflict.
+        log.warning("db.integrity_error", error=str(exc)[:300])
+        return JSONResponse(
+            {"error": "Conflict", "detail": "the write conflicts with existing data"},
+            status_code=409,
+        )
+
     app.add_exception_handler(SandanError, sandan_error)
+    app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -15,7 +15,7 @@ class PageParams(BaseModel):
     """Query parameters of a list route."""
 
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 class Page(BaseModel, Generic[Item]):

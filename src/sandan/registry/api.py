@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sandan.core.errors import NotFound, ValidationFailed
 from sandan.core.http import ComplexAdmin, DbSession, ImportWrite, RegistryRead, RegistryWrite
 from sandan.core.pagination import Page, PageParams, paginate
+from sandan.core.types import IdPath, IdQuery
 from sandan.registry import importer, service
 from sandan.registry import schemas as s
 from sandan.registry.models import Asset, Contact, Device, ImportRun, Site, Tag, Zone
@@ -30,9 +31,7 @@ def _page(rows: list[object], total: int, page: PageParams, out: type[s._Out]) -
 
 
 @router.get("/overview", response_model=s.Overview)
-def overview(
-    principal: RegistryRead, session: DbSession, complex_id: int | None = None
-) -> s.Overview:
+def overview(principal: RegistryRead, session: DbSession, complex_id: IdQuery = None) -> s.Overview:
     """Counts per zone and industry, and the company footprints the caller may see."""
     return service.overview(session, principal, complex_id)
 
@@ -51,14 +50,14 @@ def create_complex(body: s.ComplexIn, principal: ComplexAdmin, session: DbSessio
 
 
 @router.get("/complexes/{complex_id}", response_model=s.ComplexOut)
-def get_complex(complex_id: int, principal: RegistryRead, session: DbSession) -> s.ComplexOut:
+def get_complex(complex_id: IdPath, principal: RegistryRead, session: DbSession) -> s.ComplexOut:
     """One complex."""
     return s.ComplexOut.model_validate(service.get_complex(session, principal, complex_id))
 
 
 @router.patch("/complexes/{complex_id}", response_model=s.ComplexOut)
 def update_complex(
-    complex_id: int, body: s.ComplexPatch, principal: ComplexAdmin, session: DbSession
+    complex_id: IdPath, body: s.ComplexPatch, principal: ComplexAdmin, session: DbSession
 ) -> s.ComplexOut:
     """Rename a complex or attach it to a hub (operator)."""
     return s.ComplexOut.model_validate(service.update_complex(session, principal, complex_id, body))
@@ -66,7 +65,7 @@ def update_complex(
 
 @router.get("/zones", response_model=Page[s.ZoneOut])
 def list_zones(
-    principal: RegistryRead, session: DbSession, page: Paging, complex_id: int | None = None
+    principal: RegistryRead, session: DbSession, page: Paging, complex_id: IdQuery = None
 ) -> Page[s.ZoneOut]:
     """Zones, optionally of one complex."""
     stmt = service.zones_readable(principal).order_by("complex_id", "code")
@@ -83,14 +82,14 @@ def create_zone(body: s.ZoneIn, principal: ComplexAdmin, session: DbSession) -> 
 
 
 @router.get("/zones/{zone_id}", response_model=s.ZoneOut)
-def get_zone(zone_id: int, principal: RegistryRead, session: DbSession) -> s.ZoneOut:
+def get_zone(zone_id: IdPath, principal: RegistryRead, session: DbSession) -> s.ZoneOut:
     """One zone with its boundary."""
     return s.ZoneOut.model_validate(service.get_zone(session, principal, zone_id))
 
 
 @router.patch("/zones/{zone_id}", response_model=s.ZoneOut)
 def update_zone(
-    zone_id: int, body: s.ZonePatch, principal: ComplexAdmin, session: DbSession
+    zone_id: IdPath, body: s.ZonePatch, principal: ComplexAdmin, session: DbSession
 ) -> s.ZoneOut:
     """Rename a zone or redraw its boundary (operator)."""
     return s.ZoneOut.model_validate(service.update_zone(session, principal, zone_id, body))
@@ -101,8 +100,8 @@ def list_companies(
     principal: RegistryRead,
     session: DbSession,
     page: Paging,
-    zone_id: int | None = None,
-    complex_id: int | None = None,
+    zone_id: IdQuery = None,
+    complex_id: IdQuery = None,
     ksic: Annotated[str | None, Query(max_length=6, description="KSIC code prefix")] = None,
     q: Search = None,
     active: bool | None = None,
@@ -122,28 +121,30 @@ def create_company(body: s.CompanyIn, principal: ComplexAdmin, session: DbSessio
 
 
 @router.get("/companies/{company_id}", response_model=s.CompanyOut)
-def get_company(company_id: int, principal: RegistryRead, session: DbSession) -> s.CompanyOut:
+def get_company(company_id: IdPath, principal: RegistryRead, session: DbSession) -> s.CompanyOut:
     """One company."""
     return s.CompanyOut.model_validate(service.get_company(session, principal, company_id))
 
 
 @router.patch("/companies/{company_id}", response_model=s.CompanyOut)
 def update_company(
-    company_id: int, body: s.CompanyPatch, principal: RegistryWrite, session: DbSession
+    company_id: IdPath, body: s.CompanyPatch, principal: RegistryWrite, session: DbSession
 ) -> s.CompanyOut:
     """Change a company's details (its admin or the operator)."""
     return s.CompanyOut.model_validate(service.update_company(session, principal, company_id, body))
 
 
 @router.get("/companies/{company_id}/asset-tree", response_model=list[s.AssetNode])
-def asset_tree(company_id: int, principal: RegistryRead, session: DbSession) -> list[s.AssetNode]:
+def asset_tree(
+    company_id: IdPath, principal: RegistryRead, session: DbSession
+) -> list[s.AssetNode]:
     """The company's sites with their ISA-95 asset trees."""
     return service.asset_tree(session, principal, company_id)
 
 
 @router.get("/companies/{company_id}/contacts", response_model=list[s.ContactOut])
 def list_contacts(
-    company_id: int, principal: RegistryRead, session: DbSession
+    company_id: IdPath, principal: RegistryRead, session: DbSession
 ) -> list[s.ContactOut]:
     """A company's contacts."""
     company = service.get_company(session, principal, company_id)
@@ -157,7 +158,7 @@ def list_contacts(
 
 @router.post("/companies/{company_id}/contacts", response_model=s.ContactOut, status_code=201)
 def add_contact(
-    company_id: int, body: s.ContactIn, principal: RegistryWrite, session: DbSession
+    company_id: IdPath, body: s.ContactIn, principal: RegistryWrite, session: DbSession
 ) -> s.ContactOut:
     """Add a contact person to a company."""
     return s.ContactOut.model_validate(service.add_contact(session, principal, company_id, body))
@@ -165,7 +166,7 @@ def add_contact(
 
 @router.patch("/contacts/{contact_id}", response_model=s.ContactOut)
 def update_contact(
-    contact_id: int, body: s.ContactPatch, principal: RegistryWrite, session: DbSession
+    contact_id: IdPath, body: s.ContactPatch, principal: RegistryWrite, session: DbSession
 ) -> s.ContactOut:
     """Change a contact."""
     row = service.update_owned(
@@ -175,7 +176,7 @@ def update_contact(
 
 
 @router.delete("/contacts/{contact_id}", status_code=204)
-def delete_contact(contact_id: int, principal: RegistryWrite, session: DbSession) -> None:
+def delete_contact(contact_id: IdPath, principal: RegistryWrite, session: DbSession) -> None:
     """Remove a contact."""
     service.delete_owned(session, principal, Contact, contact_id)
 
@@ -185,7 +186,7 @@ def list_sites(
     principal: RegistryRead,
     session: DbSession,
     page: Paging,
-    company_id: int | None = None,
+    company_id: IdQuery = None,
     q: Search = None,
 ) -> Page[s.SiteOut]:
     """Sites the caller may see."""
@@ -205,14 +206,14 @@ def create_site(body: s.SiteIn, principal: RegistryWrite, session: DbSession) ->
 
 
 @router.get("/sites/{site_id}", response_model=s.SiteOut)
-def get_site(site_id: int, principal: RegistryRead, session: DbSession) -> s.SiteOut:
+def get_site(site_id: IdPath, principal: RegistryRead, session: DbSession) -> s.SiteOut:
     """One site."""
     return s.SiteOut.model_validate(service.get_owned(session, principal, Site, site_id))
 
 
 @router.patch("/sites/{site_id}", response_model=s.SiteOut)
 def update_site(
-    site_id: int, body: s.SitePatch, principal: RegistryWrite, session: DbSession
+    site_id: IdPath, body: s.SitePatch, principal: RegistryWrite, session: DbSession
 ) -> s.SiteOut:
     """Change a site."""
     row = service.update_owned(
@@ -222,7 +223,7 @@ def update_site(
 
 
 @router.delete("/sites/{site_id}", status_code=204)
-def delete_site(site_id: int, principal: RegistryWrite, session: DbSession) -> None:
+def delete_site(site_id: IdPath, principal: RegistryWrite, session: DbSession) -> None:
     """Remove a site with its assets, devices and tags."""
     service.delete_owned(session, principal, Site, site_id)
 
@@ -232,9 +233,9 @@ def list_assets(
     principal: RegistryRead,
     session: DbSession,
     page: Paging,
-    company_id: int | None = None,
-    site_id: int | None = None,
-    parent_id: int | None = None,
+    company_id: IdQuery = None,
+    site_id: IdQuery = None,
+    parent_id: IdQuery = None,
     level: s.AssetLevel | None = None,
     q: Search = None,
 ) -> Page[s.AssetOut]:
@@ -261,14 +262,14 @@ def create_asset(body: s.AssetIn, principal: RegistryWrite, session: DbSession) 
 
 
 @router.get("/assets/{asset_id}", response_model=s.AssetOut)
-def get_asset(asset_id: int, principal: RegistryRead, session: DbSession) -> s.AssetOut:
+def get_asset(asset_id: IdPath, principal: RegistryRead, session: DbSession) -> s.AssetOut:
     """One asset."""
     return s.AssetOut.model_validate(service.get_owned(session, principal, Asset, asset_id))
 
 
 @router.patch("/assets/{asset_id}", response_model=s.AssetOut)
 def update_asset(
-    asset_id: int, body: s.AssetPatch, principal: RegistryWrite, session: DbSession
+    asset_id: IdPath, body: s.AssetPatch, principal: RegistryWrite, session: DbSession
 ) -> s.AssetOut:
     """Rename or re-code an asset."""
     row = service.update_owned(
@@ -278,7 +279,7 @@ def update_asset(
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
-def delete_asset(asset_id: int, principal: RegistryWrite, session: DbSession) -> None:
+def delete_asset(asset_id: IdPath, principal: RegistryWrite, session: DbSession) -> None:
     """Remove an asset and everything under it."""
     service.delete_owned(session, principal, Asset, asset_id)
 
@@ -288,9 +289,9 @@ def list_devices(
     principal: RegistryRead,
     session: DbSession,
     page: Paging,
-    company_id: int | None = None,
-    site_id: int | None = None,
-    machine_id: int | None = None,
+    company_id: IdQuery = None,
+    site_id: IdQuery = None,
+    machine_id: IdQuery = None,
     q: Search = None,
 ) -> Page[s.DeviceOut]:
     """Devices the caller may see."""
@@ -315,28 +316,28 @@ def create_device(body: s.DeviceIn, principal: RegistryWrite, session: DbSession
 
 
 @router.get("/devices/{device_id}", response_model=s.DeviceOut)
-def get_device(device_id: int, principal: RegistryRead, session: DbSession) -> s.DeviceOut:
+def get_device(device_id: IdPath, principal: RegistryRead, session: DbSession) -> s.DeviceOut:
     """One device."""
     return s.DeviceOut.model_validate(service.get_owned(session, principal, Device, device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=s.DeviceOut)
 def update_device(
-    device_id: int, body: s.DevicePatch, principal: RegistryWrite, session: DbSession
+    device_id: IdPath, body: s.DevicePatch, principal: RegistryWrite, session: DbSession
 ) -> s.DeviceOut:
     """Change a device, move it to another machine or disable it."""
     return s.DeviceOut.model_validate(service.update_device(session, principal, device_id, body))
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def delete_device(device_id: int, principal: RegistryWrite, session: DbSession) -> None:
+def delete_device(device_id: IdPath, principal: RegistryWrite, session: DbSession) -> None:
     """Remove a device and its tags."""
     service.delete_owned(session, principal, Device, device_id)
 
 
 @router.post("/devices/{device_id}/credentials", response_model=s.DeviceSecret, status_code=201)
 def issue_device_secret(
-    device_id: int, principal: RegistryWrite, session: DbSession
+    device_id: IdPath, principal: RegistryWrite, session: DbSession
 ) -> s.DeviceSecret:
     """Issue a new device key; earlier keys stop working."""
     return service.issue_device_secret(session, principal, device_id)
@@ -347,9 +348,9 @@ def list_tags(
     principal: RegistryRead,
     session: DbSession,
     page: Paging,
-    company_id: int | None = None,
-    device_id: int | None = None,
-    machine_id: int | None = None,
+    company_id: IdQuery = None,
+    device_id: IdQuery = None,
+    machine_id: IdQuery = None,
     q: Search = None,
 ) -> Page[s.TagOut]:
     """Tags the caller may see."""
@@ -374,21 +375,21 @@ def create_tag(body: s.TagIn, principal: RegistryWrite, session: DbSession) -> s
 
 
 @router.get("/tags/{tag_id}", response_model=s.TagOut)
-def get_tag(tag_id: int, principal: RegistryRead, session: DbSession) -> s.TagOut:
+def get_tag(tag_id: IdPath, principal: RegistryRead, session: DbSession) -> s.TagOut:
     """One tag."""
     return s.TagOut.model_validate(service.get_owned(session, principal, Tag, tag_id))
 
 
 @router.patch("/tags/{tag_id}", response_model=s.TagOut)
 def update_tag(
-    tag_id: int, body: s.TagPatch, principal: RegistryWrite, session: DbSession
+    tag_id: IdPath, body: s.TagPatch, principal: RegistryWrite, session: DbSession
 ) -> s.TagOut:
     """Change a tag's unit, range or sampling interval."""
     return s.TagOut.model_validate(service.update_tag(session, principal, tag_id, body))
 
 
 @router.delete("/tags/{tag_id}", status_code=204)
-def delete_tag(tag_id: int, principal: RegistryWrite, session: DbSession) -> None:
+def delete_tag(tag_id: IdPath, principal: RegistryWrite, session: DbSession) -> None:
     """Remove a tag."""
     service.delete_owned(session, principal, Tag, tag_id)
 
@@ -417,7 +418,7 @@ def import_companies(
 
 
 @router.get("/import/runs/{run_id}")
-def get_import_run(run_id: int, principal: ImportWrite, session: DbSession) -> dict[str, object]:
+def get_import_run(run_id: IdPath, principal: ImportWrite, session: DbSession) -> dict[str, object]:
     """An earlier import run with its rejected lines, for inspection."""
     run = session.scalar(select(ImportRun).where(ImportRun.id == run_id))
     if run is None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from sandan.core.types import DbId
 from sandan.registry.geo import polygon_problem
 from sandan.registry.validators import brn_problem, ksic_problem, normalize_brn, normalize_ksic
 
@@ -30,7 +31,7 @@ class ComplexIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     name_en: str = Field(default="", max_length=200)
     kind: Literal["hub", "spoke"] = "hub"
-    hub_id: int | None = None
+    hub_id: DbId | None = None
     center_lat: float = Field(ge=-90, le=90)
     center_lon: float = Field(ge=-180, le=180)
 
@@ -39,7 +40,7 @@ class ComplexPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     kind: Literal["hub", "spoke"] | None = None
-    hub_id: int | None = None
+    hub_id: DbId | None = None
 
 
 class ComplexOut(_Out):
@@ -54,7 +55,7 @@ class ComplexOut(_Out):
 
 
 class ZoneIn(BaseModel):
-    complex_id: int
+    complex_id: DbId
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=200)
     name_en: str = Field(default="", max_length=200)
@@ -73,7 +74,7 @@ class ZonePatch(BaseModel):
 
 class ZoneOut(_Out):
     id: int
-    complex_id: int
+    complex_id: DbId
     code: str
     name: str
     name_en: str
@@ -96,7 +97,7 @@ class ContactPatch(BaseModel):
 
 class ContactOut(_Out):
     id: int
-    company_id: int
+    company_id: DbId
     name: str
     role: str
     phone: str
@@ -121,7 +122,7 @@ class CompanyIn(_CompanyFields):
     name: str = Field(min_length=1, max_length=200)
     name_en: str = Field(default="", max_length=200)
     ksic: str = Field(description="KSIC industry code, e.g. 26110 or C26110")
-    zone_id: int
+    zone_id: DbId
     address: str = Field(default="", max_length=300)
     employees: int | None = Field(default=None, ge=0, le=1_000_000)
     footprint: dict[str, Any] | None = None
@@ -139,7 +140,7 @@ class CompanyPatch(_CompanyFields):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     ksic: str | None = None
-    zone_id: int | None = None
+    zone_id: DbId | None = None
     address: str | None = Field(default=None, max_length=300)
     employees: int | None = Field(default=None, ge=0, le=1_000_000)
     footprint: dict[str, Any] | None = None
@@ -148,8 +149,8 @@ class CompanyPatch(_CompanyFields):
 
 class CompanyOut(_Out):
     id: int
-    complex_id: int
-    zone_id: int
+    complex_id: DbId
+    zone_id: DbId
     brn: str
     name: str
     name_en: str
@@ -162,7 +163,7 @@ class CompanyOut(_Out):
 
 
 class SiteIn(BaseModel):
-    company_id: int
+    company_id: DbId
     name: str = Field(min_length=1, max_length=200)
     address: str = Field(default="", max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -184,7 +185,7 @@ class SitePatch(BaseModel):
 
 class SiteOut(_Out):
     id: int
-    company_id: int
+    company_id: DbId
     name: str
     address: str
     lat: float | None
@@ -193,8 +194,8 @@ class SiteOut(_Out):
 
 
 class AssetIn(BaseModel):
-    site_id: int
-    parent_id: int | None = None
+    site_id: DbId
+    parent_id: DbId | None = None
     level: AssetLevel
     code: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=200)
@@ -209,8 +210,8 @@ class AssetPatch(BaseModel):
 
 class AssetOut(_Out):
     id: int
-    company_id: int
-    site_id: int
+    company_id: DbId
+    site_id: DbId
     parent_id: int | None
     level: str
     code: str
@@ -228,15 +229,15 @@ class AssetNode(BaseModel):
 
 
 class DeviceIn(BaseModel):
-    site_id: int
-    machine_id: int | None = None
+    site_id: DbId
+    machine_id: DbId | None = None
     name: str = Field(min_length=1, max_length=200)
     protocol: Protocol = "mqtt"
     external_id: str = Field(default="", max_length=120)
 
 
 class DevicePatch(BaseModel):
-    machine_id: int | None = None
+    machine_id: DbId | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
     protocol: Protocol | None = None
     external_id: str | None = Field(default=None, max_length=120)
@@ -245,8 +246,8 @@ class DevicePatch(BaseModel):
 
 class DeviceOut(_Out):
     id: int
-    company_id: int
-    site_id: int
+    company_id: DbId
+    site_id: DbId
     machine_id: int | None
     name: str
     protocol: str
@@ -255,13 +256,13 @@ class DeviceOut(_Out):
 
 
 class DeviceSecret(BaseModel):
-    device_id: int
+    device_id: DbId
     credential_id: int
     token: str = Field(description="Shown once: the device sends it as a bearer token.")
 
 
 class TagIn(BaseModel):
-    device_id: int
+    device_id: DbId
     name: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:/\-]+$")
     quantity: str = Field(default="", max_length=60)
     unit: str = Field(default="", max_length=30)
@@ -292,8 +293,8 @@ class TagPatch(BaseModel):
 
 class TagOut(_Out):
     id: int
-    company_id: int
-    device_id: int
+    company_id: DbId
+    device_id: DbId
     machine_id: int | None
     name: str
     quantity: str

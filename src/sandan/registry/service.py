@@ -69,8 +69,7 @@ def get_complex(session: Session, principal: Principal, complex_id: int) -> Comp
 def create_complex(session: Session, principal: Principal, data: schemas.ComplexIn) -> Complex:
     """Register a complex; a spoke must name an existing hub."""
     _require_complex_admin(principal)
-    if data.kind == "spoke" and (data.hub_id is None or session.get(Complex, data.hub_id) is None):
-        raise ValidationFailed.one("hub_id", "a spoke needs an existing hub complex")
+    _check_hub(session, data.kind, data.hub_id)
     if session.scalar(select(Complex.id).where(Complex.code == data.code)) is not None:
         raise Conflict(f"complex code {data.code} exists", field="code")
     row = Complex(**data.model_dump())
@@ -79,12 +78,24 @@ def create_complex(session: Session, principal: Principal, data: schemas.Complex
     return row
 
 
+def _check_hub(session: Session, kind: str, hub_id: int | None, own_id: int | None = None) -> None:
+    """A spoke names an existing hub (not itself); a hub names none."""
+    if kind == "hub" and hub_id is not None:
+        raise ValidationFailed.one("hub_id", "a hub complex has no hub")
+    if kind == "spoke":
+        hub = None if hub_id is None or hub_id == own_id else session.get(Complex, hub_id)
+        if hub is None or hub.kind != "hub":
+            raise ValidationFailed.one("hub_id", "a spoke needs an existing hub complex")
+
+
 def update_complex(
     session: Session, principal: Principal, complex_id: int, data: schemas.ComplexPatch
 ) -> Complex:
     _require_complex_admin(principal)
     row = get_complex(session, principal, complex_id)
-    _apply(row, data.model_dump(exclude_unset=True))
+    changes = data.model_dump(exclude_unset=True)
+    _check_hub(session, changes.get("kind", row.kind), changes.get("hub_id", row.hub_id), row.id)
+    _apply(row, changes)
     session.flush()
     return row
 

@@ -67,7 +67,7 @@ def register(ctx: Context) -> None:
             'props.row.id" class="text-blue-700">{{ props.value }}</a></q-td>',
         )
         with table.add_slot("top-right"):
-            ui.input(page.t("search")).bind_value(table, "filter").props("dense clearable")
+            ui.input(page.t("search")).bind_value_to(table, "filter").props("dense clearable")
         return None
 
     @ui.page("/companies/{company_id}")

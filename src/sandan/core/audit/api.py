@@ -13,6 +13,7 @@ from sandan.core.audit import service
 from sandan.core.audit.models import AuditEntry
 from sandan.core.http import AuditRead, DbSession
 from sandan.core.pagination import Page, PageParams, paginate
+from sandan.core.types import IdQuery
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -45,7 +46,7 @@ def list_entries(
     session: DbSession,
     page: Annotated[PageParams, Depends()],
     entity: str | None = None,
-    company_id: int | None = None,
+    company_id: IdQuery = None,
     actor: str | None = None,
 ) -> Page[AuditOut]:
     """Audit entries, newest first (auditors and operators)."""

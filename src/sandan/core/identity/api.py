@@ -33,6 +33,7 @@ from sandan.core.identity.schemas import (
     UserPatch,
 )
 from sandan.core.pagination import Page, PageParams, paginate
+from sandan.core.types import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -102,7 +103,7 @@ def list_users(
     principal: UsersRead,
     session: DbSession,
     page: Annotated[PageParams, Depends()],
-    company_id: int | None = None,
+    company_id: IdQuery = None,
     role: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[UserOut]:
@@ -131,14 +132,14 @@ def create_user(body: UserIn, principal: UsersWrite, session: DbSession) -> User
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, principal: UsersRead, session: DbSession) -> UserOut:
+def get_user(user_id: IdPath, principal: UsersRead, session: DbSession) -> UserOut:
     """One user."""
     return UserOut.model_validate(service.get_user(session, principal, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(
-    user_id: int, body: UserPatch, principal: UsersWrite, session: DbSession
+    user_id: IdPath, body: UserPatch, principal: UsersWrite, session: DbSession
 ) -> UserOut:
     """Change a user's name, role, language, password or deactivate them."""
     user = service.update_user(session, principal, user_id, **body.model_dump(exclude_unset=True))
@@ -162,6 +163,6 @@ def create_token(body: TokenIn, principal: TokensManage, session: DbSession) -> 
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, principal: TokensManage, session: DbSession) -> TokenOut:
+def revoke_token(token_id: IdPath, principal: TokensManage, session: DbSession) -> TokenOut:
     """Revoke an API token; it stops working at once."""
     return TokenOut.model_validate(service.revoke_token(session, principal, token_id))

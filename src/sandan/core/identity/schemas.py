@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from sandan.core.types import DbId
+
 
 class LoginIn(BaseModel):
     email: str = Field(min_length=3, max_length=254)
@@ -35,7 +37,7 @@ class UserIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=10, max_length=500)
     role: str
-    company_id: int | None = None
+    company_id: DbId | None = None
     language: str = "ko"
 
 
