@@ -140,8 +140,10 @@ def _serve(settings: Settings, ctx: object) -> None:
 
     from sandan.app import create_app
     from sandan.core.context import Context
+    from sandan.core.logging import configure_logging
 
     assert isinstance(ctx, Context)
+    configure_logging(settings.log_json)
     uvicorn.run(
         create_app(settings, ctx=ctx), host=settings.host, port=settings.port, log_level="warning"
     )
