@@ -67,7 +67,7 @@ def register(ctx: Context) -> None:
 
                 password.on("keydown.enter", submit)
                 ui.button(t("login", lang), on_click=submit).classes("w-full").props(
-                    'id="login-button"'
+                    'id="login-button" no-caps'
                 )
             other = "en" if lang == "ko" else "ko"
             ui.link("English" if other == "en" else "한국어", f"/lang/{other}").props(

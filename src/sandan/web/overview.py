@@ -37,6 +37,7 @@ def register(ctx: Context) -> None:
             }
             for z in data.zones
         ]
+        zone_names = {z["code"]: z["label"] for z in zones}  # in the page's language
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
             with ui.card().classes("grow"):
                 ui.label(page.t("map")).classes("text-lg font-semibold")
@@ -58,13 +59,16 @@ def register(ctx: Context) -> None:
                             {"name": "zone", "label": "", "field": "zone", "align": "left"},
                             {"name": "count", "label": "#", "field": "count"},
                         ],
-                        rows=[{"zone": r.label, "count": r.count} for r in data.by_zone],
+                        rows=[
+                            {"zone": zone_names.get(r.key, r.label), "count": r.count}
+                            for r in data.by_zone
+                        ],
                     ).classes("w-full").props('dense flat id="zone-counts"')
                 with ui.card().classes("w-full"):
                     ui.label(page.t("industries")).classes("text-lg font-semibold")
                     ui.echart(
                         {
-                            "grid": {"left": 150, "right": 20, "top": 10, "bottom": 20},
+                            "grid": {"left": 156, "right": 20, "top": 10, "bottom": 20},
                             "xAxis": {"type": "value"},
                             "yAxis": {
                                 "type": "category",

@@ -75,4 +75,4 @@ def header(page: PageContext, title: str) -> None:
                 "fetch('/api/v1/auth/logout',{method:'POST',credentials:'same-origin'})"
                 ".then(()=>{window.location='/login'})"
             ),
-        ).props("flat color=white")
+        ).props("flat no-caps color=white")
