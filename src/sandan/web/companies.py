@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
@@ -14,6 +16,16 @@ from sandan.registry.models import Contact, Zone
 from sandan.registry.validators import KSIC_DIVISIONS, format_brn, ksic_division
 from sandan.web import svgmap
 from sandan.web.shell import header, to_login, viewer
+
+
+def _open_levels(nodes: list[dict[str, Any]]) -> list[str]:
+    """Ids of sites, areas and lines, so the tree opens down to the machines."""
+    found: list[str] = []
+    for node in nodes:
+        if node["level"] in ("site", "area", "line"):
+            found.append(node["id"])
+            found.extend(_open_levels(node["children"]))
+    return found
 
 
 def register(ctx: Context) -> None:
@@ -141,5 +153,5 @@ def register(ctx: Context) -> None:
                 ui.label(page.t("assets")).classes("text-lg font-semibold")
                 nodes = [n.model_dump() for n in tree]
                 asset_tree = ui.tree(nodes, label_key="label").props('id="asset-tree"')
-                asset_tree.expand([n["id"] for n in nodes])
+                asset_tree.expand(_open_levels(nodes))
         return None

@@ -58,6 +58,40 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "complex_operator": ("단지 운영자", "Complex operator"),
+    "company_admin": ("기업 관리자", "Company admin"),
+    "company_member": ("기업 구성원", "Company member"),
+    "safety_operator": ("안전 관제 요원", "Safety operator"),
+    "logistics_operator": ("물류 운영자", "Logistics operator"),
+    "auditor": ("감사인", "Auditor"),
+}
+
+# Korean names of the KSIC divisions that Gumi's industries fall in.
+DIVISION_NAMES_KO: dict[str, str] = {
+    "13": "섬유제품",
+    "20": "화학물질·화학제품",
+    "25": "금속가공제품",
+    "26": "전자부품·컴퓨터·영상·통신장비",
+    "27": "의료·정밀·광학기기",
+    "28": "전기장비",
+    "29": "기타 기계·장비",
+    "30": "자동차·트레일러",
+    "31": "기타 운송장비",
+    "62": "컴퓨터 프로그래밍·시스템 통합",
+}
+
+
+def role_name(role: str, lang: str) -> str:
+    ko, en = ROLE_NAMES.get(role, (role, role))
+    return ko if lang == "ko" else en
+
+
+def division_name(code: str, english: str, lang: str) -> str:
+    """A KSIC division's name in the page's language (English from the code table)."""
+    return DIVISION_NAMES_KO.get(code, english) if lang == "ko" else english
+
+
 def t(key: str, lang: str) -> str:
     """The text for a key in the language (English when a key is missing in Korean)."""
     ko, en = TEXTS.get(key, (key, key))

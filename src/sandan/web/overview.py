@@ -9,7 +9,9 @@ from nicegui import ui
 
 from sandan.core.context import Context
 from sandan.registry import service
+from sandan.registry.validators import KSIC_DIVISIONS
 from sandan.web import svgmap
+from sandan.web.i18n import division_name
 from sandan.web.shell import header, to_login, viewer
 
 
@@ -44,6 +46,19 @@ def register(ctx: Context) -> None:
                 svg = svgmap.render(zones, data.footprints)
                 if svg:
                     ui.html(svg, sanitize=False).classes("w-full")
+                    with (
+                        ui.row()
+                        .classes("gap-3 mt-2 text-xs text-slate-600")
+                        .props('id="map-legend"')
+                    ):
+                        for code, colour in svgmap.DIVISION_COLOURS.items():
+                            with ui.row().classes("items-center gap-1"):
+                                ui.element("span").style(
+                                    f"display:inline-block;width:12px;height:12px;"
+                                    f"background:{colour};border-radius:2px"
+                                )
+                                name = division_name(code, KSIC_DIVISIONS[code], page.lang)
+                                ui.label(f"{code} {name}")
                 else:
                     ui.label(page.t("no_map"))
             with ui.column().classes("w-96 gap-4"):
@@ -73,7 +88,10 @@ def register(ctx: Context) -> None:
                             "yAxis": {
                                 "type": "category",
                                 "inverse": True,
-                                "data": [f"{r.key} {r.label}" for r in data.by_industry],
+                                "data": [
+                                    f"{r.key} {division_name(r.key, r.label, page.lang)}"
+                                    for r in data.by_industry
+                                ],
                                 "axisLabel": {"width": 140, "overflow": "truncate"},
                             },
                             "series": [

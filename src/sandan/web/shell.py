@@ -13,7 +13,7 @@ from sandan.core.context import Context
 from sandan.core.http import principal_from_request
 from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
-from sandan.web.i18n import LANG_COOKIE, LANGUAGES, t
+from sandan.web.i18n import LANG_COOKIE, LANGUAGES, role_name, t
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,8 @@ def header(page: PageContext, title: str) -> None:
         if page.principal.has(Scope.users_read):
             ui.link(page.t("users"), "/admin/users").classes("text-white")
         ui.space()
-        ui.label(f"{page.principal.name} · {', '.join(sorted(page.principal.roles))}").classes(
-            "text-sm opacity-80"
-        )
+        roles = ", ".join(role_name(r, page.lang) for r in sorted(page.principal.roles))
+        ui.label(f"{page.principal.name} · {roles}").classes("text-sm opacity-80")
         other = "en" if page.lang == "ko" else "ko"
         ui.link("English" if other == "en" else "한국어", f"/lang/{other}").classes(
             "text-white text-sm"

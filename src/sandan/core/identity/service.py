@@ -155,7 +155,7 @@ def principal_for(user: User, credential: Credential | None = None) -> Principal
     scopes = None if credential is None else frozenset(Scope(s) for s in credential.scopes)
     return Principal.for_user(
         user.id,
-        user.email,
+        user.name or user.email,
         user.company_id,
         frozenset({Role(user.role)}),
         scopes,
