@@ -107,6 +107,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pa
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
     with engine.begin() as conn:
+        # A superuser's reset between tests; the append-only triggers would refuse it.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return Settings(data_dir=tmp_path, database_url=url, secret_key="test-secret")

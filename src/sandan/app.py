@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from sandan.core.audit.api import router as audit_router
 from sandan.core.context import Context
+from sandan.core.errors import NotFound
 from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
@@ -62,6 +63,15 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
             time.perf_counter() - started
         )
         return response
+
+    @app.api_route(
+        "/api/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
+    )
+    def unknown_api_route(rest: str, request: Request) -> None:
+        """Unknown API paths answer in JSON, not with the web pages' HTML 404."""
+        raise NotFound(f"no API route {request.method} /api/{rest}")
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

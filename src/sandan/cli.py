@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
+import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,6 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sandan.settings import Settings
+
+if TYPE_CHECKING:
+    from sandan.core.context import Context
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Sandan — open platform for a smart industrial complex.", no_args_is_help=True
@@ -49,10 +56,24 @@ def _progress() -> Progress:
     )
 
 
-def _context(settings: Settings):  # type: ignore[no-untyped-def]
+def _context(settings: Settings) -> Context:
     from sandan.core.context import Context
 
     return Context.build(settings)
+
+
+def _with_bus(ctx: Context, work: Callable[[], T]) -> T:
+    """Run blocking work with the bus started, so events its commits raise are delivered
+    (to NATS, for the other processes) before the command exits."""
+
+    async def main() -> T:
+        await ctx.bus.start()
+        try:
+            return await asyncio.to_thread(work)
+        finally:
+            await ctx.bus.stop()
+
+    return asyncio.run(main())
 
 
 @db_app.command("upgrade")
@@ -76,11 +97,9 @@ def db_current(data_dir: DataDir = None) -> None:
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Where the demo keeps its data.")
-    ] = Path("sandan-data"),
+    port: Annotated[int | None, typer.Option(help="Port (SANDAN_PORT, 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (SANDAN_HOST, 127.0.0.1).")] = None,
+    data_dir: DataDir = None,
     companies: Annotated[int, typer.Option(help="Companies in the demo complex (first run).")] = 60,
 ) -> None:
     """Seed a demo complex on first run, then serve it with the embedded defaults."""
@@ -88,7 +107,6 @@ def demo(
     from sandan.migrate import upgrade
     from sandan.registry.demo import demo_logins, is_seeded, seed_demo
 
-    os.environ.setdefault("SANDAN_DATA_DIR", str(data_dir))
     settings = _settings(data_dir, port=port, host=host)
     upgrade(settings)
     ctx = _context(settings)
@@ -110,10 +128,8 @@ def demo(
     for login in logins:
         table.add_row(login.email, login.role, login.company)
     console.print(table)
-    console.print(
-        f"[bold green]Sandan is running at http://{host}:{port}/[/]  "
-        f"(API docs: http://{host}:{port}/docs)"
-    )
+    url = f"http://{settings.host}:{settings.port}/"
+    console.print(f"[bold green]Sandan is running at {url}[/]  (API docs: {url}docs)")
     _serve(settings, ctx)
 
 
@@ -280,23 +296,29 @@ def import_companies(
     """Import companies and sites from CSV; bad lines are reported and written to a rejects file."""
     from sandan.core.errors import SandanError
     from sandan.core.identity.principal import Principal
+    from sandan.registry.importer import ImportReport, write_rejects
     from sandan.registry.importer import import_companies as run_import
-    from sandan.registry.importer import write_rejects
 
     ctx = _context(_settings(data_dir))
     text = file.read_text(encoding="utf-8-sig")
     total = max(text.count("\n") - 1, 1)
-    try:
-        with ctx.db.unit(Principal.system("cli-import")) as session, _progress() as progress:
+    principal = Principal.system("cli-import")
+
+    def work() -> ImportReport:
+        with ctx.db.unit(principal) as session, _progress() as progress:
             task = progress.add_task(f"Importing {file.name}", total=total)
             report = run_import(
                 session,
-                Principal.system("cli-import"),
-                text.splitlines(True),
+                principal,
+                io.StringIO(text),
                 filename=file.name,
                 progress=lambda n: progress.advance(task, n),
             )
             progress.update(task, completed=total)
+        return report
+
+    try:
+        report = _with_bus(ctx, work)
     except SandanError as exc:
         console.print(f"[red]{exc.body()['error']}: {exc.message}[/]")
         raise typer.Exit(1) from None

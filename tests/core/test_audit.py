@@ -125,3 +125,50 @@ def test_verify_detects_deleted_entries(ctx: Context, world: World, unguarded: N
     reasons = " ".join(r for _, r in report.problems)
     assert not report.ok
     assert "missing" in reasons and "head mismatch" in reasons
+
+
+def test_deleting_a_site_audits_everything_under_it(ctx: Context, world: World) -> None:
+    system = Principal.system("t")
+    with ctx.db.unit(system) as s:
+        service.issue_device_secret(s, system, world.devices["A"])
+    with ctx.db.unit(system) as s:
+        service.delete_owned(s, system, service.Site, world.sites["A"])
+    deleted = {(e.entity, e.entity_id) for e in _all(ctx) if e.action == "delete"}
+    assert {
+        ("sites", str(world.sites["A"])),
+        ("devices", str(world.devices["A"])),
+        ("tags", str(world.tags["A"])),
+        ("assets", str(world.machines["A"])),
+        ("assets", str(world.lines["A"])),
+        ("assets", str(world.areas["A"])),
+    } <= deleted
+    assert any(entity == "credentials" for entity, _ in deleted)
+    created = [e for e in _all(ctx) if e.action == "create"]
+    assert created and all(e.entity_id is not None for e in created)
+    with ctx.db.unit() as s:
+        assert verify(s).ok
+
+
+def test_deleting_a_line_detaches_devices_and_tags(ctx: Context, world: World) -> None:
+    system = Principal.system("t")
+    with ctx.db.unit(system) as s:
+        service.delete_owned(s, system, service.Asset, world.lines["A"])
+    with ctx.db.unit(system) as s:
+        device = s.get(service.Device, world.devices["A"])
+        tag = s.get(service.Tag, world.tags["A"])
+        assert device is not None and device.machine_id is None
+        assert tag is not None and tag.machine_id is None
+        assert s.get(service.Asset, world.machines["A"]) is None
+        assert s.get(service.Asset, world.areas["A"]) is not None
+    updates = [e for e in _all(ctx) if e.action == "update" and e.entity == "devices"]
+    assert updates and updates[-1].after == {"machine_id": None}
+
+
+def _all(ctx: Context) -> list[AuditEntry]:
+    with ctx.db.unit() as s:
+        return list(s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+
+
+def test_database_refuses_deleting_the_head(ctx: Context, world: World) -> None:
+    with pytest.raises(Exception, match="append-only"), ctx.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))

@@ -101,3 +101,32 @@ async def test_nats_jetstream_round_trip() -> None:
     finally:
         await bus._js.delete_stream(prefix.upper())
         await bus.stop()
+
+
+async def test_nats_keeps_the_operators_stream_limits_and_sends_early_events() -> None:
+    url = os.environ.get("SANDAN_TEST_NATS_URL")
+    if not url:
+        need_service("set SANDAN_TEST_NATS_URL to test the NATS JetStream bus")
+    from nats.js.api import StreamConfig
+
+    prefix = f"sandanlimits{os.getpid()}"
+    name = prefix.upper()
+    first = NatsBus(url, stream=name, prefix=prefix)
+    await first.start()
+    await first._js.update_stream(StreamConfig(name=name, subjects=[f"{prefix}.>"], max_msgs=1000))
+    await first.stop()
+    second = NatsBus(url, stream=name, prefix=prefix)
+    second.publish_threadsafe([Event("registry.before_start", {"n": 1})])  # buffered
+    await second.start()
+    try:
+        info = await second._js.stream_info(name)
+        assert info.config.max_msgs == 1000
+        for _ in range(50):
+            info = await second._js.stream_info(name)
+            if info.state.messages >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert info.state.messages == 1
+    finally:
+        await second._js.delete_stream(name)
+        await second.stop()

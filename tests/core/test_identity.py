@@ -131,3 +131,24 @@ def test_company_admin_cannot_grant_complex_roles(client: TestClient, world: Wor
         json={"role": "auditor"},
     )
     assert r.status_code in (403, 422)
+
+
+def test_a_device_key_is_not_a_user(client: TestClient, world: World) -> None:
+    key = client.post(
+        f"/api/v1/devices/{world.devices['A']}/credentials", headers=world.headers("admin_a")
+    ).json()["token"]
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 403 and r.json()["error"] == "PermissionDenied"
+
+
+def test_bad_emails_are_refused_by_the_service(ctx: Context, world: World) -> None:
+    import pytest
+
+    from sandan.core.errors import ValidationFailed
+
+    system = Principal.system("t")
+    with pytest.raises(ValidationFailed) as caught, ctx.db.unit(system) as s:
+        identity.create_user(
+            s, system, email="not-an-email", name="x", password="long-enough-pw", role="auditor"
+        )
+    assert caught.value.problems[0].field == "email"

@@ -207,6 +207,11 @@ def test_anonymous_is_sent_to_login(page: Page, server: Server) -> None:
     assert response.headers["location"].startswith("/login")
     response = httpx.get(f"{server.base_url}/companies/1", follow_redirects=False, timeout=10)
     assert response.headers["location"] == "/login?next=/companies/1"
+    # With the pages mounted, the API still answers unknown routes in JSON, not HTML.
+    response = httpx.get(f"{server.base_url}/api/v1/no-such-thing", timeout=10)
+    assert response.status_code == 404 and response.json()["error"] == "NotFound"
+    health = httpx.get(f"{server.base_url}/health", timeout=10)
+    assert health.json() == {"status": "ok"}
 
     page.goto("/")
     expect(page).to_have_url(re.compile(re.escape(server.base_url) + r"/login\?next=(%2F|/)$"))

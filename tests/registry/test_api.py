@@ -190,3 +190,70 @@ def test_ops_endpoints(client: TestClient) -> None:
     assert "sandan_http_requests_total" in metrics and 'route="/api/v1/companies"' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/companies" in client.get("/openapi.json").json()["paths"]
+
+
+def test_moving_a_device_moves_its_tags(client: TestClient, world: World) -> None:
+    h = world.headers("admin_a")
+    other = client.post(
+        "/api/v1/assets",
+        headers=h,
+        json={
+            "site_id": world.sites["A"],
+            "parent_id": world.lines["A"],
+            "level": "machine",
+            "code": "M02",
+            "name": "Press",
+        },
+    ).json()
+    r = client.patch(
+        f"/api/v1/devices/{world.devices['A']}", headers=h, json={"machine_id": other["id"]}
+    )
+    assert r.status_code == 200
+    tag = client.get(f"/api/v1/tags/{world.tags['A']}", headers=h).json()
+    assert tag["machine_id"] == other["id"]
+    foreign = client.patch(
+        f"/api/v1/devices/{world.devices['A']}", headers=h, json={"machine_id": world.machines["B"]}
+    )
+    assert foreign.status_code == 422 and foreign.json()["fields"][0]["field"] == "machine_id"
+
+
+def test_site_marker_follows_its_footprint(client: TestClient, world: World) -> None:
+    h = world.headers("admin_a")
+    r = client.patch(
+        f"/api/v1/sites/{world.sites['A']}",
+        headers=h,
+        json={"footprint": square(128.5, 36.2, 0.002)},
+    )
+    assert r.status_code == 200
+    assert abs(r.json()["lat"] - 36.201) < 1e-6 and abs(r.json()["lon"] - 128.501) < 1e-6
+
+
+def test_inactive_companies_leave_the_map(client: TestClient, world: World) -> None:
+    h = world.headers("operator")
+    client.patch(f"/api/v1/companies/{world.companies['B']}", headers=h, json={"active": False})
+    overview = client.get("/api/v1/overview", headers=h).json()
+    assert [f["id"] for f in overview["footprints"]] == [world.companies["A"]]
+    assert overview["companies_total"] == 1
+
+
+def test_members_edit_their_own_profile_only(client: TestClient, world: World) -> None:
+    h = world.headers("member_a")
+    me = client.patch(
+        f"/api/v1/users/{world.users['member_a']}",
+        headers=h,
+        json={"language": "en", "name": "Kim"},
+    )
+    assert me.status_code == 200 and me.json()["language"] == "en"
+    promote = client.patch(
+        f"/api/v1/users/{world.users['member_a']}", headers=h, json={"role": "company_admin"}
+    )
+    assert promote.status_code == 403
+    colleague = client.patch(
+        f"/api/v1/users/{world.users['admin_a']}", headers=h, json={"name": "x"}
+    )
+    assert colleague.status_code == 404
+
+
+def test_unknown_api_routes_answer_in_json(client: TestClient, world: World) -> None:
+    r = client.get("/api/v1/nothing-here", headers=world.headers("operator"))
+    assert r.status_code == 404 and r.json()["error"] == "NotFound"

@@ -118,3 +118,19 @@ def test_cli_import_shows_progress_and_writes_rejects(
     assert f"{60 - len(invalid)} companies" in result.output
     rejects = list(csv.DictReader((tmp_path / "companies.rejects.csv").open(encoding="utf-8")))
     assert len(rejects) == len(invalid) and all(r["problems"] for r in rejects)
+
+
+def test_lines_of_one_company_must_agree(ctx: Context, world: World) -> None:
+    lines = [
+        "brn,name,ksic,zone,site_name,lat,lon\n",
+        "1018112341,합동정밀,29199,Z1,1공장,36.1,128.4\n",
+        "1018112341,합동정밀,29199,Z1,2공장,36.11,128.41\n",
+        "1018112341,합동정밀,26110,Z2,3공장,,\n",
+        "2148612341,위치누락,26110,Z1,본사,36.1,\n",
+    ]
+    system = Principal.system("t")
+    with ctx.db.unit(system) as s:
+        report = import_companies(s, system, lines)
+    assert report.companies_created == 1 and report.sites_created == 2
+    by_line = {(p.line, p.field) for p in report.problems}
+    assert {(4, "ksic"), (4, "zone"), (5, "lon")} <= by_line

@@ -53,3 +53,9 @@ def test_polygons() -> None:
     assert "range" in str(
         polygon_problem({"type": "Polygon", "coordinates": [[[200, 0], [0, 0], [0, 1], [200, 0]]]})
     )
+
+
+def test_only_ascii_digits_make_a_brn() -> None:
+    arabic_indic = "١٢٤٨١٠٠٩٩٨"  # the digits of 124-81-00998
+    assert brn_problem(arabic_indic) is not None
+    assert brn_problem("12345678²0") is not None

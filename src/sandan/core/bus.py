@@ -163,21 +163,24 @@ class NatsBus:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wanted: list[tuple[str, Handler, str | None]] = []
         self._subs: list[Any] = []
+        self._pending: deque[Event] = deque(maxlen=100_000)
 
     async def start(self) -> None:
         import nats
+        import nats.js.errors
         from nats.js.api import StreamConfig
 
         self._loop = asyncio.get_running_loop()
         self._nc = await nats.connect(servers=[self.url], connect_timeout=5)
         self._js = self._nc.jetstream()
-        config = StreamConfig(name=self.stream, subjects=[f"{self.prefix}.>"])
         try:
-            await self._js.add_stream(config)
-        except Exception:
-            await self._js.update_stream(config)
+            await self._js.stream_info(self.stream)  # exists: keep the operator's limits
+        except nats.js.errors.NotFoundError:
+            await self._js.add_stream(StreamConfig(name=self.stream, subjects=[f"{self.prefix}.>"]))
         for pattern, handler, durable in self._wanted:
             await self._subscribe(pattern, handler, durable)
+        while self._pending:
+            await self.publish(self._pending.popleft())
 
     async def stop(self) -> None:
         if self._nc is not None:
@@ -214,10 +217,25 @@ class NatsBus:
         )
 
     def publish_threadsafe(self, events: list[Event]) -> None:
-        if self._loop is None:
-            raise RuntimeError("NATS bus is not started")
+        if self._loop is None or self._js is None:
+            self._pending.extend(events)  # sent when the bus starts
+            return
         for event in events:
-            asyncio.run_coroutine_threadsafe(self.publish(event), self._loop)
+            future = asyncio.run_coroutine_threadsafe(self.publish(event), self._loop)
+            future.add_done_callback(_log_failure(event))
+
+
+def _log_failure(event: Event) -> Callable[[Any], None]:
+    def done(future: Any) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.error(
+                "bus.publish_failed",
+                subject=event.subject,
+                id=event.id,
+                error=str(future.exception()),
+            )
+
+    return done
 
 
 def make_bus(url: str) -> EventBus:

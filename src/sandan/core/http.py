@@ -46,10 +46,18 @@ DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 def principal_from_request(ctx: Context, session: Session, request: Request) -> Principal | None:
     """The caller: a bearer token (API or device) first, else the session cookie."""
-    header = request.headers.get("authorization", "")
+    return principal_from_credentials(
+        ctx, session, request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+    )
+
+
+def principal_from_credentials(
+    ctx: Context, session: Session, authorization: str | None, cookie: str | None
+) -> Principal | None:
+    """Resolve what a request presented; also used by pages to re-check before acting."""
+    header = authorization or ""
     if header.lower().startswith("bearer "):
         return identity.principal_for_bearer(session, header[7:].strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     try:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
-from sandan.core.errors import NotFound, ValidationFailed
-from sandan.core.http import ComplexAdmin, DbSession, ImportWrite, RegistryRead, RegistryWrite
+from sandan.core.errors import ValidationFailed
+from sandan.core.http import (
+    ComplexAdmin,
+    DbSession,
+    ImportWrite,
+    RegistryRead,
+    RegistryWrite,
+    get_context,
+)
 from sandan.core.pagination import Page, PageParams, paginate
 from sandan.core.types import IdPath, IdQuery
 from sandan.registry import importer, service
 from sandan.registry import schemas as s
-from sandan.registry.models import Asset, Contact, Device, ImportRun, Site, Tag, Zone
+from sandan.registry.models import Asset, Contact, Device, Site, Tag, Zone
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Paging = Annotated[PageParams, Depends()]
@@ -396,7 +402,10 @@ def delete_tag(tag_id: IdPath, principal: RegistryWrite, session: DbSession) -> 
 
 @router.post("/import/companies", response_model=s.ImportReportOut)
 def import_companies(
-    principal: ImportWrite, session: DbSession, file: Annotated[UploadFile, File()]
+    principal: ImportWrite,
+    session: DbSession,
+    file: Annotated[UploadFile, File()],
+    request: Request,
 ) -> s.ImportReportOut:
     """Bulk onboarding from CSV: valid lines are imported, every bad line is reported."""
     try:
@@ -406,6 +415,9 @@ def import_companies(
     report = importer.import_companies(
         session, principal, io.StringIO(text), filename=file.filename or ""
     )
+    metrics = get_context(request).metrics
+    metrics.import_rows.labels("imported").inc(report.rows_total - report.rejected)
+    metrics.import_rows.labels("rejected").inc(report.rejected)
     return s.ImportReportOut(
         run_id=report.run_id,
         rows_total=report.rows_total,
@@ -417,20 +429,7 @@ def import_companies(
     )
 
 
-@router.get("/import/runs/{run_id}")
-def get_import_run(run_id: IdPath, principal: ImportWrite, session: DbSession) -> dict[str, object]:
+@router.get("/import/runs/{run_id}", response_model=s.ImportRunOut)
+def get_import_run(run_id: IdPath, principal: ImportWrite, session: DbSession) -> s.ImportRunOut:
     """An earlier import run with its rejected lines, for inspection."""
-    run = session.scalar(select(ImportRun).where(ImportRun.id == run_id))
-    if run is None:
-        raise NotFound(f"import run {run_id} not found")
-    return {
-        "id": run.id,
-        "filename": run.filename,
-        "actor": run.actor,
-        "started_at": run.started_at.isoformat(),
-        "rows_total": run.rows_total,
-        "companies_created": run.companies_created,
-        "sites_created": run.sites_created,
-        "rejected": run.rejected,
-        "rejects": run.rejects,
-    }
+    return s.ImportRunOut.model_validate(importer.get_run(session, principal, run_id))

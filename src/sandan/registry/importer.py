@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sandan.core.bus import raise_event
-from sandan.core.errors import PermissionDenied, ValidationFailed
+from sandan.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
 from sandan.registry.geo import centroid, polygon_problem
@@ -174,7 +174,7 @@ def import_companies(
     known = set(session.scalars(select(Company.brn)))
 
     report = ImportReport()
-    new: dict[str, tuple[Company, str]] = {}
+    new: dict[str, tuple[Company, str]] = {}  # brn -> (company, its first line's name)
     pending_sites: list[tuple[str, Site]] = []
     pending_contacts: list[tuple[str, Contact]] = []
     for raw in reader:
@@ -196,10 +196,22 @@ def import_companies(
                 problems.append(
                     Problem(line, "brn", "business registration number is registered", row.brn)
                 )
-            elif row.brn in new and new[row.brn][1] != row.name:
-                problems.append(
-                    Problem(line, "name", "differs from an earlier line with this brn", row.brn)
-                )
+            elif row.brn in new:
+                first = new[row.brn][0]
+                for column, before, now in (
+                    ("name", first.name, row.name),
+                    ("ksic", first.ksic, row.ksic),
+                    ("zone", first.zone_id, zone.id if zone else None),
+                ):
+                    if before != now:
+                        problems.append(
+                            Problem(
+                                line, column, "differs from an earlier line with this brn", row.brn
+                            )
+                        )
+            if (row.lat is None) != (row.lon is None):
+                absent = "lon" if row.lon is None else "lat"
+                problems.append(Problem(line, absent, "lat and lon go together", row.brn))
             if not problems and zone is not None:
                 if row.brn not in new:
                     company = Company(
@@ -226,7 +238,7 @@ def import_companies(
                                 ),
                             )
                         )
-                if row.site_name or row.footprint or row.lat is not None:
+                if row.site_name or row.footprint or row.lat is not None:  # lat implies lon
                     lat, lon = row.lat, row.lon
                     if row.footprint is not None and (lat is None or lon is None):
                         lat, lon = centroid(row.footprint)
@@ -284,6 +296,16 @@ def import_companies(
         },
     )
     return report
+
+
+def get_run(session: Session, principal: Principal, run_id: int) -> ImportRun:
+    """An import run with its rejects (operators, who run imports)."""
+    if not principal.has(Scope.import_write):
+        raise PermissionDenied("import runs need import:write")
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(f"import run {run_id} not found")
+    return run
 
 
 def write_rejects(report: ImportReport, path: Any) -> None:

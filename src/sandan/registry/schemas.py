@@ -337,3 +337,17 @@ class ImportReportOut(BaseModel):
     rejected: int
     problems: list[ImportProblem]
     seconds: float
+
+
+class ImportRunOut(_Out):
+    """An import run as kept for inspection, with every rejected line."""
+
+    id: int
+    filename: str
+    actor: str
+    started_at: datetime
+    rows_total: int
+    companies_created: int
+    sites_created: int
+    rejected: int
+    rejects: list[dict[str, Any]]

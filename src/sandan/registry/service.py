@@ -97,6 +97,7 @@ def update_complex(
     _check_hub(session, changes.get("kind", row.kind), changes.get("hub_id", row.hub_id), row.id)
     _apply(row, changes)
     session.flush()
+    raise_event(session, "registry.complex_updated", {"id": row.id, "fields": sorted(changes)})
     return row
 
 
@@ -131,8 +132,10 @@ def update_zone(
 ) -> Zone:
     _require_complex_admin(principal)
     row = get_zone(session, principal, zone_id)
-    _apply(row, data.model_dump(exclude_unset=True))
+    changes = data.model_dump(exclude_unset=True)
+    _apply(row, changes)
     session.flush()
+    raise_event(session, "registry.zone_updated", {"id": row.id, "fields": sorted(changes)})
     return row
 
 
@@ -243,16 +246,78 @@ def get_owned(session: Session, principal: Principal, model: type[M], row_id: in
 def update_owned(
     session: Session, principal: Principal, model: type[M], row_id: int, changes: dict[str, Any]
 ) -> M:
+    """Change a company-owned row the principal may write; announces the change."""
     row = get_owned(session, principal, model, row_id)
     ensure_writable(principal, row.company_id, model.__tablename__)
     _apply(row, changes)
+    moved = "footprint" in changes and not ({"lat", "lon"} & changes.keys())
+    if isinstance(row, Site) and moved and row.footprint is not None:
+        row.lat, row.lon = centroid(row.footprint)  # the marker follows the footprint
     session.flush()
+    raise_event(
+        session,
+        f"registry.{model.__tablename__[:-1]}_updated",
+        {"id": row.id, "company_id": row.company_id, "fields": sorted(changes)},
+    )
     return row
 
 
+def _subtree(session: Session, root: Asset) -> list[Asset]:
+    """An asset and everything under it, parents before children."""
+    children: dict[int | None, list[Asset]] = {}
+    for asset in session.scalars(select(Asset).where(Asset.site_id == root.site_id)):
+        children.setdefault(asset.parent_id, []).append(asset)
+    ordered, frontier = [root], [root]
+    while frontier:
+        frontier = [c for parent in frontier for c in children.get(parent.id, [])]
+        ordered.extend(frontier)
+    return ordered
+
+
+def _delete_device_parts(session: Session, device: Device) -> None:
+    for tag in session.scalars(select(Tag).where(Tag.device_id == device.id)):
+        session.delete(tag)
+    identity.delete_device_credentials(session, device.id)
+    session.flush()
+
+
+def _delete_assets_leaf_first(session: Session, assets: list[Asset]) -> None:
+    for asset in reversed(assets):  # children were listed after their parents
+        session.delete(asset)
+        session.flush()
+
+
+def _delete_dependents(session: Session, row: Any) -> None:
+    """Remove what hangs under a row through the ORM, so each removal is audited (the
+    database's own ON DELETE CASCADE would remove them unseen)."""
+    if isinstance(row, Site):
+        for device in session.scalars(select(Device).where(Device.site_id == row.id)).all():
+            _delete_device_parts(session, device)
+            session.delete(device)
+        session.flush()
+        roots = session.scalars(
+            select(Asset).where(Asset.site_id == row.id, Asset.parent_id.is_(None))
+        ).all()
+        for root in roots:
+            _delete_assets_leaf_first(session, _subtree(session, root))
+    elif isinstance(row, Asset):
+        subtree = _subtree(session, row)
+        ids = [a.id for a in subtree]
+        for device in session.scalars(select(Device).where(Device.machine_id.in_(ids))):
+            device.machine_id = None  # the device stays on the site, detached
+        for tag in session.scalars(select(Tag).where(Tag.machine_id.in_(ids))):
+            tag.machine_id = None
+        session.flush()
+        _delete_assets_leaf_first(session, subtree[1:])
+    elif isinstance(row, Device):
+        _delete_device_parts(session, row)
+
+
 def delete_owned(session: Session, principal: Principal, model: type[M], row_id: int) -> None:
+    """Delete a company-owned row and, audited one by one, everything under it."""
     row = get_owned(session, principal, model, row_id)
     ensure_writable(principal, row.company_id, model.__tablename__)
+    _delete_dependents(session, row)
     session.delete(row)
     session.flush()
     raise_event(
@@ -346,6 +411,9 @@ def update_device(
     changes = data.model_dump(exclude_unset=True)
     device = get_owned(session, principal, Device, device_id)
     _machine_of(session, device.company_id, changes.get("machine_id"), "machine_id")
+    if "machine_id" in changes and changes["machine_id"] != device.machine_id:
+        for tag in session.scalars(select(Tag).where(Tag.device_id == device.id)):
+            tag.machine_id = changes["machine_id"]  # a tag measures the machine its device is on
     return update_owned(session, principal, Device, device_id, changes)
 
 
@@ -449,7 +517,7 @@ def overview(
         }
         for c in session.scalars(
             companies_readable(principal).where(
-                Company.complex_id == cx.id, Company.footprint.is_not(None)
+                Company.complex_id == cx.id, Company.active, Company.footprint.is_not(None)
             )
         )
     ]

@@ -87,7 +87,7 @@ KSIC_DIVISIONS: dict[str, str] = {
     "99": "Extraterritorial organisations",
 }
 
-_KSIC_RE = re.compile(r"^(?:[A-U])?(\d{2,5})$")
+_KSIC_RE = re.compile(r"^(?:[A-U])?([0-9]{2,5})$")
 
 
 def normalize_brn(value: str) -> str:
@@ -106,7 +106,7 @@ def brn_check_digit(first_nine: str) -> int:
 def brn_problem(value: str) -> str | None:
     """Why a business registration number is invalid, or None when it is valid."""
     brn = normalize_brn(value)
-    if not brn.isdigit() or len(brn) != 10:
+    if not re.fullmatch(r"[0-9]{10}", brn):
         return "must be 10 digits, e.g. 123-45-67891"
     if brn_check_digit(brn[:9]) != int(brn[9]):
         return "check digit does not match"

@@ -10,7 +10,7 @@ from nicegui import run, ui
 from nicegui.events import UploadEventArguments
 
 from sandan.core.context import Context
-from sandan.core.errors import SandanError
+from sandan.core.errors import NotAuthenticated, SandanError
 from sandan.core.identity import service as identity
 from sandan.core.identity.models import User
 from sandan.core.identity.roles import COMPANY_ROLES, Role, Scope
@@ -36,9 +36,12 @@ def register(ctx: Context) -> None:
         ui.label(page.t("csv_help")).classes("text-sm text-slate-600")
 
         def run_import(text: str, filename: str) -> importer.ImportReport:
-            with ctx.db.unit(page.principal) as session:
+            principal = page.still_allowed()
+            if principal is None:
+                raise NotAuthenticated("your session ended; log in again")
+            with ctx.db.unit(principal) as session:
                 return importer.import_companies(
-                    session, page.principal, io.StringIO(text), filename=filename
+                    session, principal, io.StringIO(text), filename=filename
                 )
 
         async def on_upload(event: UploadEventArguments) -> None:
@@ -144,11 +147,15 @@ def register(ctx: Context) -> None:
                     company_id = int(company.value) if company.value not in (None, "") else None
                     if Role(role.value) not in COMPANY_ROLES:
                         company_id = None
+                    principal = page.still_allowed()
+                    if principal is None:
+                        ui.navigate.to("/login")
+                        return
                     try:
-                        with ctx.db.unit(page.principal) as session:
+                        with ctx.db.unit(principal) as session:
                             identity.create_user(
                                 session,
-                                page.principal,
+                                principal,
                                 email=email.value or "",
                                 name=name.value or "",
                                 password=password.value or "",

@@ -93,6 +93,6 @@ def division_name(code: str, english: str, lang: str) -> str:
 
 
 def t(key: str, lang: str) -> str:
-    """The text for a key in the language (English when a key is missing in Korean)."""
+    """The text for a key in the language; an unknown key shows as itself."""
     ko, en = TEXTS.get(key, (key, key))
     return ko if lang == "ko" else en

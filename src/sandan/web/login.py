@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -18,7 +18,10 @@ from sandan.web.shell import language
 def register(ctx: Context) -> None:
     @nicegui_app.get("/lang/{code}", include_in_schema=False)
     def switch_language(code: str, request: Request) -> RedirectResponse:
-        back = request.headers.get("referer") or "/"
+        referer = urlsplit(request.headers.get("referer") or "/")
+        back = referer.path if referer.path.startswith("/") else "/"  # never off-site
+        if referer.query:
+            back += f"?{referer.query}"
         response = RedirectResponse(back, status_code=303)
         if code in LANGUAGES:
             response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")

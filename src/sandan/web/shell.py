@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from sandan.core.context import Context
-from sandan.core.http import principal_from_request
+from sandan.core.errors import SandanError
+from sandan.core.http import SESSION_COOKIE, principal_from_credentials, principal_from_request
 from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
 from sandan.web.i18n import LANG_COOKIE, LANGUAGES, role_name, t
@@ -23,9 +24,21 @@ class PageContext:
     ctx: Context
     principal: Principal
     lang: str
+    authorization: str | None = None
+    cookie: str | None = None
 
     def t(self, key: str) -> str:
         return t(key, self.lang)
+
+    def still_allowed(self) -> Principal | None:
+        """Re-check the login before an action: a page can outlive a logout or deactivation."""
+        with self.ctx.db.unit() as session:
+            try:
+                return principal_from_credentials(
+                    self.ctx, session, self.authorization, self.cookie
+                )
+            except SandanError:
+                return None
 
 
 def language(ctx: Context, request: Request) -> str:
@@ -38,11 +51,17 @@ def viewer(ctx: Context, request: Request) -> PageContext | None:
     with ctx.db.unit() as session:
         try:
             principal = principal_from_request(ctx, session, request)
-        except Exception:
+        except SandanError:
             principal = None
     if principal is None:
         return None
-    return PageContext(ctx=ctx, principal=principal, lang=language(ctx, request))
+    return PageContext(
+        ctx=ctx,
+        principal=principal,
+        lang=language(ctx, request),
+        authorization=request.headers.get("authorization"),
+        cookie=request.cookies.get(SESSION_COOKIE),
+    )
 
 
 def to_login(request: Request) -> RedirectResponse:

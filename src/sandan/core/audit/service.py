@@ -185,8 +185,10 @@ def _changes(obj: Audited) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _identity(obj: Audited) -> Any:
-    key = inspect(obj).identity
-    if key is None:
+    # New rows have no identity key yet in after_flush, but their primary key is set.
+    state = inspect(obj)
+    key = state.identity or state.mapper.primary_key_from_instance(obj)
+    if key is None or all(k is None for k in key):
         return None
     return key[0] if len(key) == 1 else "/".join(str(k) for k in key)
 

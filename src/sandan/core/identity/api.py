@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from itsdangerous import BadSignature
 from sqlalchemy import or_
 
+from sandan.core.errors import PermissionDenied
 from sandan.core.http import (
     SESSION_COOKIE,
     Authenticated,
@@ -92,7 +93,9 @@ def logout(request: Request, response: Response, session: DbSession) -> None:
 @router.get("/auth/me", response_model=MeOut)
 def me(principal: Authenticated, session: DbSession) -> MeOut:
     """Who the caller is, with the scopes they hold."""
-    user = service.get_user(session, principal, principal.user_id or -1)
+    if principal.user_id is None:
+        raise PermissionDenied("a device key is not a user")
+    user = service.get_user(session, principal, principal.user_id)
     out = _me(user)
     out.scopes = sorted(s.value for s in principal.scopes)
     return out
@@ -139,9 +142,9 @@ def get_user(user_id: IdPath, principal: UsersRead, session: DbSession) -> UserO
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(
-    user_id: IdPath, body: UserPatch, principal: UsersWrite, session: DbSession
+    user_id: IdPath, body: UserPatch, principal: Authenticated, session: DbSession
 ) -> UserOut:
-    """Change a user's name, role, language, password or deactivate them."""
+    """Change a user's name, role or status (admins), or one's own name, language, password."""
     user = service.update_user(session, principal, user_id, **body.model_dump(exclude_unset=True))
     return UserOut.model_validate(user)
 
@@ -154,10 +157,16 @@ def list_tokens(principal: TokensManage, session: DbSession) -> list[TokenOut]:
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
-def create_token(body: TokenIn, principal: TokensManage, session: DbSession) -> TokenCreated:
+def create_token(
+    body: TokenIn, principal: TokensManage, session: DbSession, request: Request
+) -> TokenCreated:
     """Issue a scoped API token; the secret is shown only in this answer."""
     cred, token = service.issue_api_token(
-        session, principal, name=body.name, scopes=body.scopes, days=body.days
+        session,
+        principal,
+        name=body.name,
+        scopes=body.scopes,
+        days=body.days or get_context(request).settings.api_token_days,
     )
     return TokenCreated(**TokenOut.model_validate(cred).model_dump(), token=token)
 

@@ -52,7 +52,9 @@ class UserPatch(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1)
-    days: int = Field(default=90, ge=1, le=366)
+    days: int | None = Field(
+        default=None, ge=1, le=366, description="Default: SANDAN_API_TOKEN_DAYS"
+    )
 
 
 class TokenOut(BaseModel):

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -86,7 +87,12 @@ def create_user(
         raise PermissionDenied("company admins may only add company roles to their own company")
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed.one("password", f"must be at least {MIN_PASSWORD} characters")
-    email = email.strip().lower()
+    if not name.strip():
+        raise ValidationFailed.one("name", "must not be empty")
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed.one("email", str(exc)) from None
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email} exists", field="email")
     user = User(
@@ -195,8 +201,8 @@ def authenticate(
             user.failed_logins = 0
         session.flush()
         return LoginOutcome(error=NotAuthenticated("wrong email or password"))
-    if not user.active:
-        return LoginOutcome(error=NotAuthenticated("this account is deactivated"))
+    if not user.active:  # same answer as a wrong password: no hint that it was right
+        return LoginOutcome(error=NotAuthenticated("wrong email or password"))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -311,6 +317,13 @@ def issue_device_secret(
     session.add(cred)
     session.flush()
     return cred, token
+
+
+def delete_device_credentials(session: Session, device_id: int) -> None:
+    """Remove a device's keys when the device itself is removed."""
+    for cred in session.scalars(select(Credential).where(Credential.device_id == device_id)):
+        session.delete(cred)
+    session.flush()
 
 
 def tokens_readable(principal: Principal) -> Select[Credential]:
