@@ -22,7 +22,7 @@ from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
 from sandan.migrate import upgrade
 from sandan.registry import schemas, service
-from sandan.registry.demo_data import company_csv_rows
+from sandan.registry.demo_csv import company_csv_rows
 from sandan.registry.importer import import_companies
 from sandan.registry.models import Company
 from sandan.settings import Settings
@@ -34,10 +34,17 @@ def _world(data_dir: Path) -> tuple[Context, dict[str, int], int]:
     ctx = Context.build(settings)
     system = Principal.system("bench")
     with ctx.db.unit(system) as s:
-        cx = service.create_complex(s, system, schemas.ComplexIn(
-            code="GUMI", name="구미", center_lat=36.1, center_lon=128.38))
-        zones = {code: service.create_zone(s, system, schemas.ZoneIn(
-            complex_id=cx.id, code=code, name=code)).id for code in ("Z1", "Z2", "Z3", "Z4")}
+        cx = service.create_complex(
+            s,
+            system,
+            schemas.ComplexIn(code="GUMI", name="구미", center_lat=36.1, center_lon=128.38),
+        )
+        zones = {
+            code: service.create_zone(
+                s, system, schemas.ZoneIn(complex_id=cx.id, code=code, name=code)
+            ).id
+            for code in ("Z1", "Z2", "Z3", "Z4")
+        }
     return ctx, zones, cx.id
 
 
@@ -63,32 +70,48 @@ def main() -> None:
 
         ref_ctx, zones, complex_id = _world(Path(ref_dir))
         valid = [r for i, r in enumerate(rows, start=1) if i not in invalid]
-        payload = [{
-            "complex_id": complex_id, "zone_id": zones[r["zone"]], "brn": r["brn"],
-            "name": r["name"], "name_en": r["name_en"], "ksic": r["ksic"],
-            "address": r["address"], "employees": int(r["employees"]),
-            "footprint": json.loads(r["footprint"]) if r["footprint"] else None, "active": True,
-        } for r in valid]
+        payload = [
+            {
+                "complex_id": complex_id,
+                "zone_id": zones[r["zone"]],
+                "brn": r["brn"],
+                "name": r["name"],
+                "name_en": r["name_en"],
+                "ksic": r["ksic"],
+                "address": r["address"],
+                "employees": int(r["employees"]),
+                "footprint": json.loads(r["footprint"]) if r["footprint"] else None,
+                "active": True,
+            }
+            for r in valid
+        ]
         started = time.perf_counter()
         with ref_ctx.db.engine.begin() as conn:
             conn.execute(insert(Company), payload)
         reference = time.perf_counter() - started
         ref_ctx.db.dispose()
 
-    print(json.dumps({
-        "metric": f"csv_import_{n}_companies_seconds",
-        "value": round(ours, 3),
-        "unit": "s",
-        "reference": round(reference, 3),
-        "reference_name": "bare executemany INSERT of the valid rows (no checks, no audit)",
-        "ratio": round(ours / reference, 2),
-        "target": 60.0,
-        "details": {
-            "rows": n, "rejected": report.rejected, "companies_created": report.companies_created,
-            "sites_created": report.sites_created, "rows_per_second": round(n / ours),
-            "backend": "sqlite",
-        },
-    }))
+    print(
+        json.dumps(
+            {
+                "metric": f"csv_import_{n}_companies_seconds",
+                "value": round(ours, 3),
+                "unit": "s",
+                "reference": round(reference, 3),
+                "reference_name": "bare executemany INSERT of the valid rows (no checks, no audit)",
+                "ratio": round(ours / reference, 2),
+                "target": 60.0,
+                "details": {
+                    "rows": n,
+                    "rejected": report.rejected,
+                    "companies_created": report.companies_created,
+                    "sites_created": report.sites_created,
+                    "rows_per_second": round(n / ours),
+                    "backend": "sqlite",
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

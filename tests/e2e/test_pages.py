@@ -327,7 +327,7 @@ def test_language_switch(page: Page, server: Server) -> None:
 def test_operator_onboards_companies_from_csv(page: Page, server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    from sandan.registry.demo_data import write_company_csv
+    from sandan.registry.demo_csv import write_company_csv
 
     csv_path = tmp_path / "new-companies.csv"
     bad_rows = write_company_csv(csv_path, 20, 0.1, seed=99)  # seeded demo uses seed 7

@@ -14,7 +14,7 @@ from conftest import World
 from sandan.cli import app as cli
 from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
-from sandan.registry.demo_data import company_csv_rows, write_company_csv
+from sandan.registry.demo_csv import company_csv_rows, write_company_csv
 from sandan.registry.importer import import_companies
 from sandan.registry.models import Company, ImportRun, Site
 from sandan.settings import Settings
