@@ -152,3 +152,31 @@ def test_bad_emails_are_refused_by_the_service(ctx: Context, world: World) -> No
             s, system, email="not-an-email", name="x", password="long-enough-pw", role="auditor"
         )
     assert caught.value.problems[0].field == "email"
+
+
+def test_own_password_needs_a_session_and_the_current_password(
+    client: TestClient, world: World
+) -> None:
+    uid = world.users["member_a"]
+    by_token = client.patch(
+        f"/api/v1/users/{uid}",
+        headers=world.headers("member_a"),
+        json={"password": "a-new-long-password"},
+    )
+    assert by_token.status_code == 403  # a leaked token cannot take over the account
+    client.post(LOGIN, json={"email": "member_a@test.example", "password": PASSWORD})
+    wrong = client.patch(
+        f"/api/v1/users/{uid}",
+        json={"password": "a-new-long-password", "current_password": "guess"},
+    )
+    assert wrong.status_code == 422 and wrong.json()["fields"][0]["field"] == "current_password"
+    right = client.patch(
+        f"/api/v1/users/{uid}",
+        json={"password": "a-new-long-password", "current_password": PASSWORD},
+    )
+    assert right.status_code == 200
+    client.cookies.clear()
+    again = client.post(
+        LOGIN, json={"email": "member_a@test.example", "password": "a-new-long-password"}
+    )
+    assert again.status_code == 200

@@ -210,6 +210,18 @@ def test_anonymous_is_sent_to_login(page: Page, server: Server) -> None:
     # With the pages mounted, the API still answers unknown routes in JSON, not HTML.
     response = httpx.get(f"{server.base_url}/api/v1/no-such-thing", timeout=10)
     assert response.status_code == 404 and response.json()["error"] == "NotFound"
+    # The language switch goes back to the referring page of this site, never elsewhere.
+    for referer, target in (
+        ("http://x/companies?q=1", "/companies?q=1"),
+        ("http://x//evil.example/p", "/evil.example/p"),
+    ):
+        back = httpx.get(
+            f"{server.base_url}/lang/en",
+            headers={"referer": referer},
+            follow_redirects=False,
+            timeout=10,
+        )
+        assert back.status_code == 303 and back.headers["location"] == target
     health = httpx.get(f"{server.base_url}/health", timeout=10)
     assert health.json() == {"status": "ok"}
 

@@ -19,7 +19,7 @@ def register(ctx: Context) -> None:
     @nicegui_app.get("/lang/{code}", include_in_schema=False)
     def switch_language(code: str, request: Request) -> RedirectResponse:
         referer = urlsplit(request.headers.get("referer") or "/")
-        back = referer.path if referer.path.startswith("/") else "/"  # never off-site
+        back = "/" + referer.path.lstrip("/")  # a path on this site, never //other-host
         if referer.query:
             back += f"?{referer.query}"
         response = RedirectResponse(back, status_code=303)

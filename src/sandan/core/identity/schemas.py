@@ -47,6 +47,9 @@ class UserPatch(BaseModel):
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=500)
     language: str | None = None
+    current_password: str | None = Field(
+        default=None, max_length=500, description="Needed to change one's own password."
+    )
 
 
 class TokenIn(BaseModel):

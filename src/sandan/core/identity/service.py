@@ -126,13 +126,26 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
     language: str | None = None,
+    current_password: str | None = None,
 ) -> User:
-    """Change a user; the same company rules as creating one."""
+    """Change a user; the same company rules as creating one. Changing one's own password
+    needs the current one."""
     user = get_user(session, principal, user_id)
     may_manage = principal.has(Scope.users_write) and principal.writes_company(user.company_id)
-    own_profile = principal.user_id == user_id and role is None and active is None
+    # One's own name, language and password: only from a logged-in session, never a token.
+    own_profile = (
+        principal.kind == "user"
+        and principal.user_id == user_id
+        and role is None
+        and active is None
+    )
     if not (may_manage or own_profile):
         raise PermissionDenied("changing this user needs users:write in its company")
+    if password is not None and principal.user_id == user_id:
+        try:
+            _hasher.verify(user.password_hash, current_password or "")
+        except (VerificationError, InvalidHashError):
+            raise ValidationFailed.one("current_password", "does not match") from None
     if user.company_id is None and not principal.is_operator and principal.user_id != user_id:
         raise PermissionDenied("only operators change complex-level users")
     if role is not None:
