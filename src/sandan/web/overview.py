@@ -41,7 +41,7 @@ def register(ctx: Context) -> None:
         ]
         zone_names = {z["code"]: z["label"] for z in zones}  # in the page's language
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
-            with ui.card().classes("grow"):
+            with ui.card().classes("grow min-w-0"):
                 ui.label(page.t("map")).classes("text-lg font-semibold")
                 svg = svgmap.render(zones, data.footprints)
                 if svg:
@@ -61,7 +61,7 @@ def register(ctx: Context) -> None:
                                 ui.label(f"{code} {name}")
                 else:
                     ui.label(page.t("no_map"))
-            with ui.column().classes("w-96 gap-4"):
+            with ui.column().classes("w-96 shrink-0 gap-4"):
                 with ui.card().classes("w-full"):
                     ui.label(page.t("total_companies")).classes("text-sm text-slate-500")
                     ui.label(str(data.companies_total)).classes("text-4xl font-bold").props(
