@@ -81,6 +81,7 @@ def postgres_url() -> Iterator[str]:
 
 
 TABLES = (
+    "telemetry_dead_letters",
     "audit_log",
     "audit_head",
     "web_sessions",

@@ -4,6 +4,7 @@ operator. A new route fails `test_every_route_is_in_the_matrix` until it is adde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ class Case:
     expect: tuple[int, int, int, int]  # anonymous, other company, owner, operator
     body: dict[str, Any] | None = None
     leak_key: str | None = None  # list routes: the field that must never be company A's
+    params: dict[str, Any] | None = None
 
 
 def _ids(w: World) -> dict[str, int]:
@@ -150,12 +152,26 @@ CASES = [
     Case("DELETE", "/api/v1/tags/{tag_id}", (401, 404, 204, 204)),
     Case("POST", "/api/v1/import/companies", (401, 403, 403, 200)),
     Case("GET", "/api/v1/import/runs/{run_id}", (401, 403, 403, 200)),
+    Case(
+        "POST",
+        "/api/v1/telemetry/readings",
+        W,
+        {"tag": ["spindle_speed"], "ts": ["{now}"], "value": [6000]},
+        params={"device_id": "{device_id}"},
+    ),
+    Case("GET", "/api/v1/telemetry/latest", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/raw", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/dead-letters", R, leak_key="company_id"),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
 ]
 
 
 def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if value == "{now}":
+        return datetime.now(UTC).isoformat()
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
     if isinstance(value, dict):
@@ -177,7 +193,29 @@ def call(client: TestClient, world: World, case: Case, who: str) -> Any:
         kwargs["files"] = {"file": ("c.csv", csv_text.encode(), "text/csv")}
     elif case.body is not None:
         kwargs["json"] = _fill(case.body, ids)
+    if case.params is not None:
+        kwargs["params"] = _fill(case.params, ids)
     return client.request(case.method, path, **kwargs)
+
+
+@pytest.fixture
+def readings(client: TestClient, world: World) -> None:
+    """A reading and a rejected one on each company's device, sent with its own device key."""
+    for key in ("A", "B"):
+        made = client.post(
+            f"/api/v1/devices/{world.devices[key]}/credentials", headers=world.headers("operator")
+        )
+        device_key = {"Authorization": f"Bearer {made.json()['token']}"}
+        sent = client.post(
+            "/api/v1/telemetry/readings",
+            headers=device_key,
+            json={
+                "tag": ["spindle_speed", "nope"],
+                "ts": [datetime.now(UTC).isoformat()] * 2,
+                "value": [5000, 1],
+            },
+        )
+        assert sent.status_code == 200 and sent.json()["stored"] == 1, sent.text
 
 
 def test_every_route_is_in_the_matrix(client: TestClient) -> None:
@@ -197,7 +235,9 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
 @pytest.mark.auth
 @pytest.mark.parametrize("caller", list(CALLERS))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
-def test_route_as_each_caller(client: TestClient, world: World, case: Case, caller: str) -> None:
+def test_route_as_each_caller(
+    client: TestClient, world: World, readings: None, case: Case, caller: str
+) -> None:
     """The answer each kind of caller gets, and no row of company A for another company."""
     expected = case.expect[list(CALLERS).index(caller)]
     response = call(client, world, case, CALLERS[caller])
@@ -205,6 +245,8 @@ def test_route_as_each_caller(client: TestClient, world: World, case: Case, call
     if response.status_code >= 400:
         body = response.json()
         assert body["error"] and body["detail"]
+    if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/latest":
+        assert [r["tag_id"] for r in response.json()] == [world.tags["A"]]
     if caller == "other" and response.status_code == 200:
         text = response.text
         assert f'"brn":"{VALID_BRNS["A"]}"' not in text
@@ -213,5 +255,7 @@ def test_route_as_each_caller(client: TestClient, world: World, case: Case, call
             items = body["items"] if isinstance(body, dict) else body
             leaked = [item for item in items if item.get(case.leak_key) == world.companies["A"]]
             assert leaked == []
+        if case.path in ("/api/v1/telemetry/latest", "/api/v1/telemetry/raw"):
+            assert response.json() == []  # company A's readings stay with company A
         if case.path == "/api/v1/overview":
             assert {f["id"] for f in response.json()["footprints"]} == {world.companies["B"]}

@@ -15,7 +15,7 @@ def test_db_upgrade_and_users(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["db", "current"], env=env).output.strip() == "not migrated"
     up = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert up.exit_code == 0 and "Schema at head" in up.output
-    assert runner.invoke(cli, ["db", "current"], env=env).output.strip() == "0001"
+    assert runner.invoke(cli, ["db", "current"], env=env).output.strip() == "0002"
     assert (tmp_path / "sandan.db").exists()
     made = runner.invoke(
         cli,

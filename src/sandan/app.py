@@ -18,6 +18,8 @@ from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
 from sandan.settings import Settings
+from sandan.telemetry.api import router as telemetry_router
+from sandan.telemetry.duckdb_store import DuckDBStore
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +27,8 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None = None) -> FastAPI:
     """Build the app for these settings; tests pass with_ui=False for a bare API."""
     context = ctx or Context.build(settings)
+
+    store = DuckDBStore(settings.resolved_telemetry_path())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -38,6 +42,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
             yield
         finally:
             await context.bus.stop()
+            store.close()
 
     app = FastAPI(
         title="Sandan",
@@ -46,8 +51,9 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         lifespan=lifespan,
     )
     app.state.sandan = context
+    app.state.telemetry_store = store
     install_error_handlers(app)
-    for router in (identity_router, registry_router, audit_router):
+    for router in (identity_router, registry_router, telemetry_router, audit_router):
         app.include_router(router)
 
     @app.middleware("http")

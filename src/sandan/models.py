@@ -14,6 +14,7 @@ from sandan.registry.models import (
     Tag,
     Zone,
 )
+from sandan.telemetry.models import DeadLetter
 
 __all__ = [
     "Asset",
@@ -24,6 +25,7 @@ __all__ = [
     "Complex",
     "Contact",
     "Credential",
+    "DeadLetter",
     "Device",
     "ImportRun",
     "Site",

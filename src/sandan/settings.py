@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     )
     bus_url: str = Field(default="memory://", description="memory:// or nats://host:4222")
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker for devices.")
+    telemetry_url: str | None = Field(
+        default=None, description="duckdb:///path; DuckDB file in data_dir when unset."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a web login.")
@@ -53,6 +56,15 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    def resolved_telemetry_path(self) -> Path:
+        """The DuckDB file of the embedded telemetry store."""
+        url = self.telemetry_url
+        if url is None:
+            return (self.data_dir / "telemetry.duckdb").resolve()
+        if not url.startswith("duckdb:///"):
+            raise ValueError("SANDAN_TELEMETRY_URL must be duckdb:///path (PostgreSQL comes next)")
+        return Path(url.removeprefix("duckdb:///"))
 
     def is_sqlite(self) -> bool:
         """Whether the relational store is the embedded SQLite file."""

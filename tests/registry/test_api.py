@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from conftest import World, square
+from conftest import PASSWORD, World, square
 from sandan.registry.validators import brn_check_digit
 
 
@@ -184,7 +184,7 @@ def test_overview_counts_everyone_but_shows_only_own_footprints(
 def test_ops_endpoints(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
-    assert ready.status_code == 200 and ready.json()["schema"] == "0001"
+    assert ready.status_code == 200 and ready.json()["schema"] == "0002"
     client.get("/api/v1/companies")
     metrics = client.get("/metrics").text
     assert "sandan_http_requests_total" in metrics and 'route="/api/v1/companies"' in metrics
@@ -237,20 +237,19 @@ def test_inactive_companies_leave_the_map(client: TestClient, world: World) -> N
 
 
 def test_members_edit_their_own_profile_only(client: TestClient, world: World) -> None:
-    h = world.headers("member_a")
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "member_a@test.example", "password": PASSWORD}
+    )
+    assert login.status_code == 200
     me = client.patch(
-        f"/api/v1/users/{world.users['member_a']}",
-        headers=h,
-        json={"language": "en", "name": "Kim"},
+        f"/api/v1/users/{world.users['member_a']}", json={"language": "en", "name": "Kim"}
     )
     assert me.status_code == 200 and me.json()["language"] == "en"
     promote = client.patch(
-        f"/api/v1/users/{world.users['member_a']}", headers=h, json={"role": "company_admin"}
+        f"/api/v1/users/{world.users['member_a']}", json={"role": "company_admin"}
     )
     assert promote.status_code == 403
-    colleague = client.patch(
-        f"/api/v1/users/{world.users['admin_a']}", headers=h, json={"name": "x"}
-    )
+    colleague = client.patch(f"/api/v1/users/{world.users['admin_a']}", json={"name": "x"})
     assert colleague.status_code == 404
 
 

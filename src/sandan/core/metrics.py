@@ -32,5 +32,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.readings = Counter(
+            "sandan_telemetry_readings",
+            "Readings received by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -534,3 +534,38 @@ def overview(
         ],
         footprints=footprints,
     )
+
+
+# --- for other domains: the device a reading batch comes from, and readable tags ---------------
+
+
+def ingest_tags(
+    session: Session, principal: Principal, device_id: int | None
+) -> tuple[schemas.DeviceOut, list[schemas.TagOut]]:
+    """The sending device and its tags. A device key speaks for its own device only; a user
+    with telemetry:write may send (backfill) for a device of a company they write."""
+    if not principal.has(Scope.telemetry_write):
+        raise PermissionDenied("sending readings needs telemetry:write")
+    if principal.kind == "device":
+        if device_id is not None and device_id != principal.device_id:
+            raise PermissionDenied("a device key sends readings for its own device only")
+        device_id = principal.device_id
+    if device_id is None:
+        raise ValidationFailed.one("device_id", "required when a user sends readings")
+    device = session.get(Device, device_id)
+    if device is None or not principal.writes_company(device.company_id):
+        raise NotFound(f"device {device_id} not found")
+    if not device.enabled:
+        raise PermissionDenied(f"device {device_id} is disabled")
+    tags = session.scalars(select(Tag).where(Tag.device_id == device.id).order_by(Tag.id)).all()
+    return schemas.DeviceOut.model_validate(device), [
+        schemas.TagOut.model_validate(t) for t in tags
+    ]
+
+
+def readable_tag_ids(session: Session, principal: Principal, tag_ids: list[int]) -> list[int]:
+    """The subset of tag ids whose readings the principal may see."""
+    if not tag_ids:
+        return []
+    stmt = readable(select(Tag.id), principal, Tag.company_id, Resource.assets)
+    return list(session.scalars(stmt.where(Tag.id.in_(tag_ids)).order_by(Tag.id)))

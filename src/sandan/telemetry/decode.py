@@ -1,0 +1,120 @@
+"""Turn request bodies into columns without a Python object per reading on the happy path.
+
+Accepted shapes (JSON): columnar `{"tag": [...], "ts": [...], "value": [...]}` (or `tag_id`
+instead of `tag`), or rows `{"readings": [{"tag": ..., "ts": ..., "value": ...}, ...]}`.
+`ts` is epoch milliseconds or an ISO-8601 string; `value` a number or a boolean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sandan.core.errors import ValidationFailed
+
+
+@dataclass
+class Columns:
+    """Decoded readings: tag names or ids, timestamps (null where unreadable), values."""
+
+    tags: pa.Array
+    ts: pa.Array
+    value: pa.Array
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+def _one_timestamp(value: Any) -> datetime:
+    """One time as naive UTC; a time without an offset is taken as UTC."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a time")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC).replace(tzinfo=None)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _timestamps(raw: list[Any], problems: list[tuple[int, str, str]]) -> pa.Array:
+    try:
+        if all(type(v) is int or type(v) is float for v in raw):  # epoch milliseconds
+            millis = pa.array(raw, pa.float64())
+            micros = pc.cast(pc.multiply(millis, 1000.0), pa.int64())
+            return pc.cast(micros, pa.timestamp("us"))
+        parsed = pc.cast(pa.array(raw, pa.string()), pa.timestamp("us", tz="UTC"))
+        return pc.cast(parsed, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    out: list[datetime | None] = []  # slow path: find the bad ones, keep the rest
+    for i, v in enumerate(raw):
+        try:
+            out.append(_one_timestamp(v))
+        except (ValueError, TypeError, OverflowError, OSError):
+            out.append(None)
+            problems.append((i, "ts", "not epoch milliseconds or an ISO-8601 time"))
+    return pa.array(out, pa.timestamp("us"))
+
+
+def _values(raw: list[Any], problems: list[tuple[int, str, str]]) -> pa.Array:
+    try:
+        return pa.array(raw, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        pass
+    out: list[float | None] = []
+    for i, v in enumerate(raw):
+        if isinstance(v, bool | int | float) and v is not None:
+            out.append(float(v))
+        else:
+            out.append(None)
+            problems.append((i, "value", "not a number"))
+    return pa.array(out, pa.float64())
+
+
+def decode_json(body: bytes) -> Columns:
+    """Decode a JSON body in either shape; a malformed body is one clear 422."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed.one("body", f"not valid JSON: {exc}") from None
+    if isinstance(doc, dict) and "readings" in doc:
+        doc = doc["readings"]
+    if isinstance(doc, list):
+        if not all(isinstance(r, dict) for r in doc):
+            raise ValidationFailed.one("readings", "each reading must be an object")
+        key = "tag_id" if doc and "tag_id" in doc[0] else "tag"
+        doc = {
+            key: [r.get(key) for r in doc],
+            "ts": [r.get("ts") for r in doc],
+            "value": [r.get("value") for r in doc],
+        }
+    if not isinstance(doc, dict):
+        raise ValidationFailed.one("body", "expected {tag, ts, value} columns or readings")
+    key = "tag_id" if "tag_id" in doc else "tag"
+    columns = {name: doc.get(name) for name in (key, "ts", "value")}
+    for name, col in columns.items():
+        if not isinstance(col, list):
+            raise ValidationFailed.one(name, "must be a list")
+    lengths = {len(col) for col in columns.values() if isinstance(col, list)}
+    if len(lengths) != 1:
+        raise ValidationFailed.one("body", "tag, ts and value must have the same length")
+    problems: list[tuple[int, str, str]] = []
+    raw_tags = columns[key]
+    assert isinstance(raw_tags, list)
+    try:
+        tags = pa.array(raw_tags, pa.int32() if key == "tag_id" else pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        raise ValidationFailed.one(key, "tag ids must be integers, tag names strings") from None
+    ts_raw, value_raw = columns["ts"], columns["value"]
+    assert isinstance(ts_raw, list) and isinstance(value_raw, list)
+    return Columns(
+        tags=tags,
+        ts=_timestamps(ts_raw, problems),
+        value=_values(value_raw, problems),
+        problems=problems,
+    )

@@ -1,0 +1,38 @@
+"""API shapes of telemetry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class IngestOut(BaseModel):
+    received: int
+    stored: int
+    duplicates: int
+    rejected: int
+    rejects: list[dict[str, Any]]
+    dead_letter_id: int | None
+
+
+class ReadingOut(BaseModel):
+    tag_id: int
+    ts: datetime
+    value: float | None
+    quality: int
+
+
+class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    source: str
+    company_id: int | None
+    device_id: int | None
+    count: int
+    reasons: dict[str, Any]
+    rows: list[dict[str, Any]]
+    replayed_at: datetime | None

@@ -1,0 +1,144 @@
+"""Ingest and read telemetry. Every path (HTTP now; MQTT, Sparkplug B and OPC UA next) goes
+through `ingest`: authenticate the device, check tag ownership, refine, store, dead-letter."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from sandan.core.bus import raise_event
+from sandan.core.clock import utcnow
+from sandan.core.identity.principal import Principal
+from sandan.core.identity.roles import Resource
+from sandan.core.tenancy import readable
+from sandan.registry import service as registry
+from sandan.telemetry.decode import Columns
+from sandan.telemetry.models import DeadLetter
+from sandan.telemetry.refine import TagTable, refine
+from sandan.telemetry.store import TelemetryStore
+
+LATE_WINDOW = timedelta(days=7)
+MAX_DEAD_ROWS = 10_000  # per call; the count and reasons always cover all of them
+SHOWN_REJECTS = 100
+
+
+@dataclass
+class IngestReport:
+    """What happened to a batch: stored, duplicates dropped, rejected with reasons."""
+
+    received: int
+    stored: int
+    duplicates: int
+    rejected: int
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    dead_letter_id: int | None = None
+
+
+def tag_table(tags: list[Any]) -> TagTable:
+    """Aligned columns of a device's numeric tags (string tags are not time series)."""
+    numeric = [t for t in tags if t.data_type != "str"]
+    return TagTable(
+        ids=np.array([t.id for t in numeric], dtype=np.int32),
+        names=pa.array([t.name for t in numeric], pa.string()),
+        range_min=np.array([np.nan if t.range_min is None else t.range_min for t in numeric]),
+        range_max=np.array([np.nan if t.range_max is None else t.range_max for t in numeric]),
+        integral=np.array([t.data_type in ("int", "bool") for t in numeric], dtype=bool),
+    )
+
+
+def _reading(columns: Columns, index: int) -> dict[str, Any]:
+    ts = columns.ts[index].as_py()
+    return {
+        "tag": columns.tags[index].as_py(),
+        "ts": ts.isoformat() if ts else None,
+        "value": columns.value[index].as_py(),
+    }
+
+
+def ingest(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    columns: Columns,
+    *,
+    device_id: int | None = None,
+    source: str = "http",
+    now: datetime | None = None,
+) -> IngestReport:
+    """Refine a decoded batch, store the good part durably, keep the rejects."""
+    device, tags = registry.ingest_tags(session, principal, device_id)
+    refined = refine(columns, tag_table(tags), now=now or utcnow(), late_window=LATE_WINDOW)
+    stored = store.append(refined.batch)
+    report = IngestReport(
+        received=len(columns),
+        stored=stored,
+        duplicates=refined.batch.num_rows - stored + refined.in_batch_duplicates,
+        rejected=len(refined.rejects),
+    )
+    if refined.rejects:
+        rows = [
+            {"index": i, "field": f, "reason": r, "reading": _reading(columns, i)}
+            for i, f, r in refined.rejects[:MAX_DEAD_ROWS]
+        ]
+        letter = DeadLetter(
+            source=source,
+            company_id=device.company_id,
+            device_id=device.id,
+            count=len(refined.rejects),
+            rows=rows,
+            reasons=dict(Counter(f"{f}: {r}" for _, f, r in refined.rejects)),
+        )
+        session.add(letter)
+        session.flush()
+        report.dead_letter_id = letter.id
+        report.rejects = rows[:SHOWN_REJECTS]
+    if stored:
+        tag_ids = np.unique(refined.batch.column("tag_id").to_numpy()).tolist()
+        raise_event(
+            session,
+            "telemetry.reading_batch",
+            {
+                "company_id": device.company_id,
+                "device_id": device.id,
+                "source": source,
+                "stored": stored,
+                "tag_ids": tag_ids[:1000],
+            },
+        )
+    return report
+
+
+def latest(
+    session: Session, principal: Principal, store: TelemetryStore, tag_ids: list[int]
+) -> list[dict[str, Any]]:
+    """The newest reading of each readable tag."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    rows: list[dict[str, Any]] = store.latest(allowed).to_pylist()
+    return rows
+
+
+def raw(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    tag_ids: list[int],
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Readings of readable tags in a time range, oldest first."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    rows: list[dict[str, Any]] = store.raw(allowed, start, end, limit).to_pylist()
+    return rows
+
+
+def dead_letters_readable(principal: Principal) -> Select[DeadLetter]:
+    """Dead letters of the companies whose assets the principal may read."""
+    return readable(select(DeadLetter), principal, DeadLetter.company_id, Resource.assets)
