@@ -3,10 +3,12 @@ operator. A new route fails `test_every_route_is_in_the_matrix` until it is adde
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -161,6 +163,8 @@ CASES = [
     ),
     Case("GET", "/api/v1/telemetry/latest", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/raw", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/rollups", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/export.parquet", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/dead-letters", R, leak_key="company_id"),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
@@ -247,6 +251,8 @@ def test_route_as_each_caller(
         assert body["error"] and body["detail"]
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/latest":
         assert [r["tag_id"] for r in response.json()] == [world.tags["A"]]
+    if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/export.parquet":
+        assert pq.read_table(io.BytesIO(response.content)).num_rows == 1
     if caller == "other" and response.status_code == 200:
         text = response.text
         assert f'"brn":"{VALID_BRNS["A"]}"' not in text
@@ -255,7 +261,13 @@ def test_route_as_each_caller(
             items = body["items"] if isinstance(body, dict) else body
             leaked = [item for item in items if item.get(case.leak_key) == world.companies["A"]]
             assert leaked == []
-        if case.path in ("/api/v1/telemetry/latest", "/api/v1/telemetry/raw"):
+        if case.path in (
+            "/api/v1/telemetry/latest",
+            "/api/v1/telemetry/raw",
+            "/api/v1/telemetry/rollups",
+        ):
             assert response.json() == []  # company A's readings stay with company A
+        if case.path == "/api/v1/telemetry/export.parquet":
+            assert pq.read_table(io.BytesIO(response.content)).num_rows == 0
         if case.path == "/api/v1/overview":
             assert {f["id"] for f in response.json()["footprints"]} == {world.companies["B"]}

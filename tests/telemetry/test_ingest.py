@@ -146,3 +146,36 @@ def test_malformed_bodies_name_the_problem(
         json={"tag": "spindle_speed", "ts": [1], "value": [1]},
     )
     assert r.status_code == 422 and r.json()["fields"][0]["field"] == "tag"
+
+
+def test_rollups_and_parquet_export_through_the_api(
+    client: TestClient, world: World, device_key: dict[str, str]
+) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    body = {
+        "tag": ["spindle_speed"] * 6,
+        "ts": [(base + timedelta(seconds=20 * i)).isoformat() for i in range(6)],
+        "value": [10, 20, 30, 40, 50, 60],
+    }
+    assert (
+        client.post("/api/v1/telemetry/readings", headers=device_key, json=body).json()["stored"]
+        == 6
+    )
+    tag, h = world.tags["A"], world.headers("member_a")
+    minutes = client.get(f"/api/v1/telemetry/rollups?tag_id={tag}&resolution=1m", headers=h).json()
+    assert [(m["count"], m["min"], m["max"], m["avg"], m["last"]) for m in minutes] == [
+        (3, 10.0, 30.0, 20.0, 30.0),
+        (3, 40.0, 60.0, 50.0, 60.0),
+    ]
+    exported = client.get(
+        f"/api/v1/telemetry/export.parquet?tag_id={tag}&resolution=raw", headers=h
+    )
+    assert exported.status_code == 200
+    table = pq.read_table(io.BytesIO(exported.content))
+    assert table.column("value").to_pylist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    audit = client.get("/api/v1/audit?entity=telemetry", headers=world.headers("auditor")).json()
+    assert audit["items"][0]["action"] == "export" and audit["items"][0]["after"]["rows"] == 6

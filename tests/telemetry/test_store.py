@@ -61,3 +61,93 @@ def test_committed_readings_survive_reopening(tmp_path: Path) -> None:
     got = again.raw([1], datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), 1000)
     assert got.num_rows == 100 and again.latest([1]).column("value").to_pylist() == [99.0]
     again.close()
+
+
+late_batches = st.lists(
+    st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.integers(0, 7200),
+            st.floats(-1e3, 1e3),
+            st.sampled_from([0, 0, 1, 2]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(late_batches)
+def test_rollups_equal_aggregates_of_the_raw_rows(
+    batches: list[list[tuple[int, int, float, int]]],
+) -> None:
+    store = DuckDBStore(":memory:")
+    kept: dict[tuple[int, int], tuple[float, int]] = {}
+    for rows in batches:  # later batches may land in earlier buckets (late readings)
+        unique = {}
+        for tag, sec, value, quality in rows:
+            unique.setdefault((tag, sec), (value, quality))
+        store.append(
+            pa.table(
+                {
+                    "tag_id": pa.array([k[0] for k in unique], pa.int32()),
+                    "ts": pa.array(
+                        [T0 + timedelta(seconds=k[1]) for k in unique], pa.timestamp("us")
+                    ),
+                    "value": pa.array([v[0] for v in unique.values()], pa.float64()),
+                    "quality": pa.array([v[1] for v in unique.values()], pa.uint8()),
+                }
+            )
+        )
+        for key, val in unique.items():
+            kept.setdefault(key, val)
+    for resolution, width in (("1m", 60), ("1h", 3600)):
+        expected: dict[tuple[int, int], list[tuple[int, float]]] = {}
+        for (tag, sec), (value, quality) in kept.items():
+            if quality < 2:
+                expected.setdefault((tag, sec // width), []).append((sec, value))
+        got = store.rollups(
+            [1, 2, 3],
+            datetime(2026, 1, 1, tzinfo=UTC),
+            datetime(2027, 1, 1, tzinfo=UTC),
+            resolution,
+        ).to_pylist()
+        assert len(got) == len(expected)
+        for row in got:
+            bucket = int((row["bucket"] - T0).total_seconds()) // width
+            points = sorted(expected[(row["tag_id"], bucket)])
+            values = [v for _, v in points]
+            assert row["count"] == len(values)
+            assert row["min"] == min(values) and row["max"] == max(values)
+            assert abs(row["avg"] - sum(values) / len(values)) <= 1e-6 * max(1.0, *map(abs, values))
+            assert row["last"] == points[-1][1]
+
+
+def test_retention_and_parquet_export(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    store = DuckDBStore(":memory:")
+    store.append(_batch([(1, i * 600, float(i)) for i in range(12)]))  # two hours, every 10 min
+    out = store.export_parquet(
+        tmp_path / "x.parquet",
+        [1],
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    assert out == 12 and pq.read_table(tmp_path / "x.parquet").num_rows == 12
+    hours = store.export_parquet(
+        tmp_path / "h.parquet",
+        [1],
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+        "1h",
+    )
+    assert hours == 2
+    deleted = store.apply_retention(
+        T0 + timedelta(hours=2), {"raw": timedelta(hours=1), "1m": timedelta(hours=1)}
+    )
+    assert deleted == {"raw": 6, "1m": 6}
+    assert store.count() == 6

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi.responses import FileResponse
 
 from sandan.core.http import Authenticated, DbSession, RegistryRead
 from sandan.core.pagination import Page, PageParams, paginate
@@ -13,7 +14,7 @@ from sandan.core.types import MAX_ID, IdQuery
 from sandan.telemetry import service
 from sandan.telemetry.decode import decode_json
 from sandan.telemetry.models import DeadLetter
-from sandan.telemetry.schemas import DeadLetterOut, IngestOut, ReadingOut
+from sandan.telemetry.schemas import DeadLetterOut, IngestOut, ReadingOut, RollupOut
 from sandan.telemetry.store import TelemetryStore
 
 router = APIRouter(prefix="/api/v1/telemetry", tags=["telemetry"])
@@ -75,10 +76,49 @@ def raw(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> list[ReadingOut]:
     """Readings in [start, end) (default: the last hour), oldest first."""
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(hours=1)
+    start, end = _window(start, end, timedelta(hours=1))
     rows = service.raw(session, principal, store, _ids(tag_ids), start, end, limit)
     return [ReadingOut(**r) for r in rows]
+
+
+@router.get("/rollups", response_model=list[RollupOut])
+def rollups(
+    tag_ids: TagIds,
+    principal: RegistryRead,
+    session: DbSession,
+    store: Store,
+    resolution: Literal["1m", "1h"] = "1m",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[RollupOut]:
+    """Min, max, average, count and last value per minute or hour (default: the last day)."""
+    start, end = _window(start, end, timedelta(days=1))
+    rows = service.rollups(session, principal, store, _ids(tag_ids), start, end, resolution)
+    return [RollupOut(**r) for r in rows]
+
+
+@router.get("/export.parquet", response_class=FileResponse)
+def export_parquet(
+    request: Request,
+    tag_ids: TagIds,
+    principal: RegistryRead,
+    session: DbSession,
+    store: Store,
+    background: BackgroundTasks,
+    resolution: Literal["raw", "1m", "1h"] = "raw",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> FileResponse:
+    """Download a selection as Parquet (columns as in /raw or /rollups)."""
+    start, end = _window(start, end, timedelta(days=1))
+    directory = request.app.state.sandan.settings.data_dir / "exports"
+    path, _ = service.export_parquet(
+        session, principal, store, _ids(tag_ids), start, end, resolution, directory
+    )
+    background.add_task(path.unlink, missing_ok=True)
+    return FileResponse(
+        path, media_type="application/vnd.apache.parquet", filename=f"sandan-{resolution}.parquet"
+    )
 
 
 @router.get("/dead-letters", response_model=Page[DeadLetterOut])
@@ -99,6 +139,13 @@ def dead_letters(
         limit=page.limit,
         offset=page.offset,
     )
+
+
+def _window(
+    start: datetime | None, end: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    return start or end - default, end
 
 
 def _ids(tag_ids: list[int]) -> list[int]:

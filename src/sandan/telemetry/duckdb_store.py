@@ -8,13 +8,15 @@ before the caller acknowledges the readings.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from sandan.telemetry.store import READINGS
+from sandan.telemetry.store import READINGS, ROLLUPS, Resolution
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -24,6 +26,14 @@ CREATE TABLE IF NOT EXISTS readings (
     quality UTINYINT NOT NULL,
     PRIMARY KEY (tag_id, ts)
 );
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, min DOUBLE, max DOUBLE, avg DOUBLE,
+    count BIGINT NOT NULL, last DOUBLE, PRIMARY KEY (tag_id, bucket)
+);
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, min DOUBLE, max DOUBLE, avg DOUBLE,
+    count BIGINT NOT NULL, last DOUBLE, PRIMARY KEY (tag_id, bucket)
+);
 CREATE TABLE IF NOT EXISTS latest (
     tag_id INTEGER PRIMARY KEY,
     ts TIMESTAMP NOT NULL,
@@ -31,6 +41,40 @@ CREATE TABLE IF NOT EXISTS latest (
     quality UTINYINT NOT NULL
 );
 """
+
+
+# Recompute every 1-minute bucket the batch touched from the raw rows (so late readings are
+# folded in), then the touched hours from their minutes. BAD readings stay out.
+_ROLLUP_SQL = (
+    """
+    CREATE OR REPLACE TEMP TABLE touched AS
+    SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 MINUTE, ts) AS bucket FROM incoming
+    """,
+    """
+    INSERT OR REPLACE INTO rollup_1m
+    SELECT r.tag_id, time_bucket(INTERVAL 1 MINUTE, r.ts) AS bucket, min(r.value), max(r.value),
+           avg(r.value), count(*), arg_max(r.value, r.ts)
+    FROM readings r
+    SEMI JOIN touched t ON r.tag_id = t.tag_id AND time_bucket(INTERVAL 1 MINUTE, r.ts) = t.bucket
+    WHERE r.quality < 2
+      AND r.ts >= (SELECT min(bucket) FROM touched)
+      AND r.ts < (SELECT max(bucket) FROM touched) + INTERVAL 1 MINUTE
+    GROUP BY ALL
+    """,
+    """
+    INSERT OR REPLACE INTO rollup_1h
+    SELECT m.tag_id, time_bucket(INTERVAL 1 HOUR, m.bucket) AS hour, min(m.min), max(m.max),
+           sum(m.avg * m.count) / sum(m.count), sum(m.count), arg_max(m.last, m.bucket)
+    FROM rollup_1m m
+    SEMI JOIN (SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 HOUR, bucket) AS hour FROM touched) h
+        ON m.tag_id = h.tag_id AND time_bucket(INTERVAL 1 HOUR, m.bucket) = h.hour
+    WHERE m.bucket >= time_bucket(INTERVAL 1 HOUR, (SELECT min(bucket) FROM touched))
+      AND m.bucket < time_bucket(INTERVAL 1 HOUR, (SELECT max(bucket) FROM touched))
+                     + INTERVAL 1 HOUR
+    GROUP BY ALL
+    """,
+)
+_ROLLUP_TABLES = {"1m": "rollup_1m", "1h": "rollup_1h"}
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -70,6 +114,8 @@ class DuckDBStore:
                     WHERE excluded.ts > latest.ts
                     """
                 ).fetchall()
+                for statement in _ROLLUP_SQL:
+                    con.execute(statement).fetchall()
                 con.unregister("incoming")
                 con.execute("COMMIT").fetchall()
             except BaseException:
@@ -104,6 +150,54 @@ class DuckDBStore:
                 },
             ).to_arrow_table()
         return result.cast(READINGS)
+
+    def rollups(
+        self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution
+    ) -> pa.Table:
+        if not tag_ids:
+            return ROLLUPS.empty_table()
+        table = _ROLLUP_TABLES[resolution]
+        with self._lock:
+            result = self._con.sql(
+                f"SELECT tag_id, bucket, min, max, avg, count, last FROM {table} "
+                "WHERE tag_id IN (SELECT unnest($ids)) AND bucket >= $start AND bucket < $end "
+                "ORDER BY bucket, tag_id",
+                params={"ids": tag_ids, "start": _naive_utc(start), "end": _naive_utc(end)},
+            ).to_arrow_table()
+        return result.cast(ROLLUPS)
+
+    def apply_retention(self, now: datetime, keep: dict[str, timedelta]) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        targets = {
+            "raw": ("readings", "ts"),
+            "1m": ("rollup_1m", "bucket"),
+            "1h": ("rollup_1h", "bucket"),
+        }
+        with self._lock:
+            for resolution, age in keep.items():
+                table, column = targets[resolution]
+                rows = self._con.execute(
+                    f"DELETE FROM {table} WHERE {column} < $cutoff",
+                    {"cutoff": _naive_utc(now) - age},
+                ).fetchall()
+                deleted[resolution] = int(rows[0][0]) if rows else 0
+        return deleted
+
+    def export_parquet(
+        self,
+        path: Path,
+        tag_ids: list[int],
+        start: datetime,
+        end: datetime,
+        resolution: Literal["raw", "1m", "1h"] = "raw",
+    ) -> int:
+        if resolution == "raw":
+            table = self.raw(tag_ids, start, end, limit=2**62)
+        else:
+            table = self.rollups(tag_ids, start, end, resolution)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        return int(table.num_rows)
 
     def count(self) -> int:
         with self._lock:

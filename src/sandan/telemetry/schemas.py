@@ -36,3 +36,13 @@ class DeadLetterOut(BaseModel):
     reasons: dict[str, Any]
     rows: list[dict[str, Any]]
     replayed_at: datetime | None
+
+
+class RollupOut(BaseModel):
+    tag_id: int
+    bucket: datetime
+    min: float | None
+    max: float | None
+    avg: float | None
+    count: int
+    last: float | None

@@ -3,16 +3,19 @@ through `ingest`: authenticate the device, check tag ownership, refine, store, d
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from sandan.core.audit import service as audit
 from sandan.core.bus import raise_event
 from sandan.core.clock import utcnow
 from sandan.core.identity.principal import Principal
@@ -22,7 +25,7 @@ from sandan.registry import service as registry
 from sandan.telemetry.decode import Columns
 from sandan.telemetry.models import DeadLetter
 from sandan.telemetry.refine import TagTable, refine
-from sandan.telemetry.store import TelemetryStore
+from sandan.telemetry.store import Resolution, TelemetryStore
 
 LATE_WINDOW = timedelta(days=7)
 MAX_DEAD_ROWS = 10_000  # per call; the count and reasons always cover all of them
@@ -137,6 +140,51 @@ def raw(
     allowed = registry.readable_tag_ids(session, principal, tag_ids)
     rows: list[dict[str, Any]] = store.raw(allowed, start, end, limit).to_pylist()
     return rows
+
+
+def rollups(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    tag_ids: list[int],
+    start: datetime,
+    end: datetime,
+    resolution: Resolution,
+) -> list[dict[str, Any]]:
+    """1-minute or 1-hour buckets (min, max, avg, count, last) of readable tags."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    rows: list[dict[str, Any]] = store.rollups(allowed, start, end, resolution).to_pylist()
+    return rows
+
+
+def export_parquet(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    tag_ids: list[int],
+    start: datetime,
+    end: datetime,
+    resolution: Literal["raw", "1m", "1h"],
+    directory: Path,
+) -> tuple[Path, int]:
+    """Write a readable selection to a Parquet file under `directory`; the export is audited."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    path = directory / f"export-{uuid.uuid4().hex}.parquet"
+    count = store.export_parquet(path, allowed, start, end, resolution)
+    audit.append(
+        session,
+        principal,
+        action="export",
+        entity="telemetry",
+        after={
+            "tag_ids": allowed,
+            "start": start,
+            "end": end,
+            "resolution": resolution,
+            "rows": count,
+        },
+    )
+    return path, count
 
 
 def dead_letters_readable(principal: Principal) -> Select[DeadLetter]:
