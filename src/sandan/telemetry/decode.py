@@ -76,14 +76,27 @@ def _values(raw: list[Any], problems: list[tuple[int, str, str]]) -> pa.Array:
     return pa.array(out, pa.float64())
 
 
-def decode_json(body: bytes) -> Columns:
-    """Decode a JSON body in either shape; a malformed body is one clear 422."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationFailed.one("body", f"not valid JSON: {exc}") from None
+_COLUMN_KEYS = {"tag", "tag_id", "ts", "value"}
+
+
+def _raw_columns(doc: Any, now_ms: int) -> tuple[str, list[Any], list[Any], list[Any]]:
+    """The tag, ts and value lists of any accepted shape (raises ValidationFailed)."""
     if isinstance(doc, dict) and "readings" in doc:
         doc = doc["readings"]
+    if isinstance(doc, dict) and "values" in doc and isinstance(doc["values"], dict):
+        doc = [doc]  # ThingsBoard: {"ts": ..., "values": {key: value}}
+    if (
+        isinstance(doc, list)
+        and doc
+        and all(isinstance(r, dict) and isinstance(r.get("values"), dict) for r in doc)
+    ):
+        tags, ts, values = [], [], []
+        for entry in doc:
+            for name, value in entry["values"].items():
+                tags.append(name)
+                ts.append(entry.get("ts", now_ms))
+                values.append(value)
+        return "tag", tags, ts, values
     if isinstance(doc, list):
         if not all(isinstance(r, dict) for r in doc):
             raise ValidationFailed.one("readings", "each reading must be an object")
@@ -95,26 +108,69 @@ def decode_json(body: bytes) -> Columns:
         }
     if not isinstance(doc, dict):
         raise ValidationFailed.one("body", "expected {tag, ts, value} columns or readings")
+    if doc and not (_COLUMN_KEYS & doc.keys()):  # ThingsBoard: {key: value} at receipt time
+        return "tag", list(doc), [now_ms] * len(doc), list(doc.values())
     key = "tag_id" if "tag_id" in doc else "tag"
     columns = {name: doc.get(name) for name in (key, "ts", "value")}
     for name, col in columns.items():
         if not isinstance(col, list):
             raise ValidationFailed.one(name, "must be a list")
-    lengths = {len(col) for col in columns.values() if isinstance(col, list)}
-    if len(lengths) != 1:
+    tags_raw, ts_raw, values_raw = columns[key], columns["ts"], columns["value"]
+    assert isinstance(tags_raw, list) and isinstance(ts_raw, list)
+    assert isinstance(values_raw, list)
+    if not len(tags_raw) == len(ts_raw) == len(values_raw):
         raise ValidationFailed.one("body", "tag, ts and value must have the same length")
+    return key, tags_raw, ts_raw, values_raw
+
+
+def _build(key: str, tags_raw: list[Any], ts_raw: list[Any], values_raw: list[Any]) -> Columns:
     problems: list[tuple[int, str, str]] = []
-    raw_tags = columns[key]
-    assert isinstance(raw_tags, list)
     try:
-        tags = pa.array(raw_tags, pa.int32() if key == "tag_id" else pa.string())
+        tags = pa.array(tags_raw, pa.int32() if key == "tag_id" else pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         raise ValidationFailed.one(key, "tag ids must be integers, tag names strings") from None
-    ts_raw, value_raw = columns["ts"], columns["value"]
-    assert isinstance(ts_raw, list) and isinstance(value_raw, list)
     return Columns(
         tags=tags,
         ts=_timestamps(ts_raw, problems),
-        value=_values(value_raw, problems),
+        value=_values(values_raw, problems),
         problems=problems,
     )
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def decode_json(body: bytes) -> Columns:
+    """Decode one JSON body in any accepted shape; a malformed body is one clear 422."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed.one("body", f"not valid JSON: {exc}") from None
+    return _build(*_raw_columns(doc, _now_ms()))
+
+
+def decode_many(payloads: list[bytes]) -> tuple[Columns, list[tuple[int, str]]]:
+    """Decode many small messages (MQTT) into one batch of columns by tag name; a message that
+    cannot be read is returned as (its index, reason) and the others are kept."""
+    now_ms = _now_ms()
+    tags: list[Any] = []
+    ts: list[Any] = []
+    values: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    for index, payload in enumerate(payloads):
+        try:
+            key, t, s, v = _raw_columns(orjson.loads(payload), now_ms)
+        except orjson.JSONDecodeError as exc:
+            bad.append((index, f"not valid JSON: {exc}"))
+            continue
+        except ValidationFailed as exc:
+            bad.append((index, exc.message))
+            continue
+        if key != "tag" or not all(isinstance(name, str) for name in t):
+            bad.append((index, "tags must be named by strings over MQTT"))
+            continue
+        tags.extend(t)
+        ts.extend(s)
+        values.extend(v)
+    return _build("tag", tags, ts, values), bad

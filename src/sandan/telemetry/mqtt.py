@@ -1,0 +1,248 @@
+"""MQTT ingest of plain JSON topics: `sandan/v1/<company_id>/<device_id>/data`.
+
+Several ingest processes share the load through an MQTT 5 shared subscription
+(`$share/<group>/sandan/v1/+/+/data`): the broker hands each message to one of them.
+Messages are buffered for up to `flush_ms` (or `max_messages`), grouped by device, decoded
+together into columns and passed through the same `ingest` as HTTP batches.
+
+The broker authenticates devices (username = device id, password = its device key) and its
+ACL lets a device publish only under its own topic; this process trusts the topic's device
+and still checks that the device belongs to the topic's company, is enabled and owns the tags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from sandan.core.db import Database
+from sandan.core.errors import SandanError
+from sandan.core.identity.principal import Principal
+from sandan.core.identity.roles import Scope
+from sandan.telemetry import service
+from sandan.telemetry.decode import decode_many
+from sandan.telemetry.models import DeadLetter
+from sandan.telemetry.store import TelemetryStore
+
+log = structlog.get_logger(__name__)
+TOPIC_FILTER = "sandan/v1/+/+/data"
+
+
+@dataclass
+class MqttStats:
+    """Counters an operator watches (also exported through /metrics by the app)."""
+
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    flushes: int = 0
+    errors: int = 0
+    per_reason: dict[str, int] = field(default_factory=dict)
+
+
+def _bytes(payload: Any) -> bytes:
+    return payload if isinstance(payload, bytes) else str(payload).encode()
+
+
+def parse_topic(topic: str) -> tuple[int, int] | None:
+    """(company_id, device_id) of a data topic, or None when it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[:2] != ["sandan", "v1"] or parts[4] != "data":
+        return None
+    try:
+        company, device = int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+    return (company, device) if company > 0 and device > 0 else None
+
+
+class MqttIngest:
+    """One ingest worker: subscribe, buffer, flush batches into the store."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: TelemetryStore,
+        url: str,
+        *,
+        group: str | None = "sandan",
+        client_id: str | None = None,
+        flush_ms: int = 100,
+        max_messages: int = 20_000,
+        on_flush: Callable[[MqttStats], Awaitable[None]] | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 1883
+        self.username = parts.username
+        self.password = parts.password
+        self.db = db
+        self.store = store
+        self.group = group
+        self.client_id = client_id
+        self.flush_ms = flush_ms
+        self.max_messages = max_messages
+        self.on_flush = on_flush
+        self.stats = MqttStats()
+        self.ready = asyncio.Event()
+        self._buffer: list[tuple[str, bytes]] = []
+        self._stopping = asyncio.Event()
+
+    @property
+    def subscription(self) -> str:
+        return f"$share/{self.group}/{TOPIC_FILTER}" if self.group else TOPIC_FILTER
+
+    async def run(self) -> None:
+        """Consume until stopped, reconnecting with backoff when the broker goes away."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._session()
+                delay = 0.5
+            except aiomqtt.MqttError as exc:
+                self.stats.errors += 1
+                self.ready.clear()
+                log.warning("mqtt.disconnected", error=str(exc), retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                delay = min(delay * 2, 30.0)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _session(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 3600  # keep queued QoS 1 messages across restarts
+        async with aiomqtt.Client(
+            self.host,
+            self.port,
+            identifier=self.client_id,
+            username=self.username,
+            password=self.password,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=self.client_id is None,
+            properties=properties,
+            max_queued_incoming_messages=0,
+        ) as client:
+            await client.subscribe(self.subscription, qos=1)
+            self.ready.set()
+            flusher = asyncio.create_task(self._flush_periodically())
+            try:
+                async for message in client.messages:
+                    self.stats.messages += 1
+                    self._buffer.append((str(message.topic), _bytes(message.payload)))
+                    if len(self._buffer) >= self.max_messages:
+                        await self.flush()
+                    if self._stopping.is_set():
+                        break
+            finally:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+                await self.flush()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_ms / 1000)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Ingest what is buffered, one unit of work per device."""
+        if not self._buffer:
+            return
+        buffer, self._buffer = self._buffer, []
+        await asyncio.to_thread(self._ingest_buffer, buffer)
+        self.stats.flushes += 1
+        if self.on_flush is not None:
+            await self.on_flush(self.stats)
+
+    def _ingest_buffer(self, buffer: list[tuple[str, bytes]]) -> None:
+        by_device: dict[tuple[int, int], list[bytes]] = defaultdict(list)
+        unknown: list[dict[str, Any]] = []
+        for topic, payload in buffer:
+            key = parse_topic(topic)
+            if key is None:
+                unknown.append(
+                    {"topic": topic, "reason": "not a sandan/v1/<company>/<device>/data topic"}
+                )
+            else:
+                by_device[key].append(payload)
+        for (company_id, device_id), payloads in by_device.items():
+            self._ingest_device(company_id, device_id, payloads)
+        if unknown:
+            self._dead_letter(None, None, unknown)
+
+    def _ingest_device(self, company_id: int, device_id: int, payloads: list[bytes]) -> None:
+        principal = Principal(
+            kind="device",
+            name=f"device {device_id}",
+            company_id=company_id,
+            scopes=frozenset({Scope.telemetry_write}),
+            device_id=device_id,
+        )
+        columns, bad = decode_many(payloads)
+        try:
+            with self.db.unit(principal) as session:
+                report = service.ingest(session, principal, self.store, columns, source="mqtt")
+        except SandanError as exc:  # unknown, foreign or disabled device: keep the messages
+            self._count(exc.message, len(payloads))
+            topic = f"sandan/v1/{company_id}/{device_id}/data"
+            rows = [
+                {
+                    "topic": topic,
+                    "reason": exc.message,
+                    "payload": p.decode("utf-8", "replace")[:2000],
+                }
+                for p in payloads[:1000]
+            ]
+            self._dead_letter(None, None, rows)  # not verified: the operator's to look at
+            return
+        self.stats.stored += report.stored
+        self.stats.duplicates += report.duplicates
+        self.stats.rejected += report.rejected
+        for row in report.rejects:
+            self._count(f"{row['field']}: {row['reason']}", 1)
+        if bad:
+            self._count("unreadable message", len(bad))
+            self._dead_letter(
+                company_id,
+                device_id,
+                [
+                    {"reason": reason, "payload": payloads[i].decode("utf-8", "replace")[:2000]}
+                    for i, reason in bad[:1000]
+                ],
+            )
+
+    def _count(self, reason: str, n: int) -> None:
+        self.stats.rejected += n
+        self.stats.per_reason[reason] = self.stats.per_reason.get(reason, 0) + n
+
+    def _dead_letter(
+        self, company_id: int | None, device_id: int | None, rows: list[dict[str, Any]]
+    ) -> None:
+        """Keep refused messages, with ids only when the device was verified."""
+        with self.db.unit(Principal.system("mqtt-ingest")) as session:
+            session.add(
+                DeadLetter(
+                    source="mqtt",
+                    company_id=company_id,
+                    device_id=device_id,
+                    count=len(rows),
+                    rows=rows,
+                    reasons={
+                        r["reason"]: sum(1 for x in rows if x["reason"] == r["reason"])
+                        for r in rows
+                    },
+                )
+            )
