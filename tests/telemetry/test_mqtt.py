@@ -100,7 +100,7 @@ async def test_json_messages_are_stored_and_bad_ones_kept(
         letters = session.scalars(select(DeadLetter).order_by(DeadLetter.id)).all()
     reasons = " ".join(r["reason"] for letter in letters for r in letter.rows)
     assert "not valid JSON" in reasons and "not a tag of this device" in reasons
-    assert f"device {world.devices['B']} not found" in reasons
+    assert f"device {world.devices['B']} not found or disabled" in reasons
     assert any(letter.company_id == a for letter in letters)
     assert b not in {letter.company_id for letter in letters}
 

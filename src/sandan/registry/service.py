@@ -569,3 +569,32 @@ def readable_tag_ids(session: Session, principal: Principal, tag_ids: list[int])
         return []
     stmt = readable(select(Tag.id), principal, Tag.company_id, Resource.assets)
     return list(session.scalars(stmt.where(Tag.id.in_(tag_ids)).order_by(Tag.id)))
+
+
+def ingest_tag_rows(
+    session: Session,
+) -> list[tuple[int, int, int, str, float | None, float | None, str]]:
+    """Every tag of every enabled device, as plain rows for an ingest worker's lookup table:
+    (tag_id, device_id, company_id, name, range_min, range_max, data_type)."""
+    rows = session.execute(
+        select(
+            Tag.id,
+            Tag.device_id,
+            Tag.company_id,
+            Tag.name,
+            Tag.range_min,
+            Tag.range_max,
+            Tag.data_type,
+        )
+        .join(Device, Device.id == Tag.device_id)
+        .where(Device.enabled)
+        .order_by(Tag.id)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def enabled_devices(session: Session) -> dict[int, int]:
+    """device_id -> company_id of every enabled device (ingest workers check topics with it)."""
+    return {
+        d: c for d, c in session.execute(select(Device.id, Device.company_id).where(Device.enabled))
+    }

@@ -79,7 +79,7 @@ def _values(raw: list[Any], problems: list[tuple[int, str, str]]) -> pa.Array:
 _COLUMN_KEYS = {"tag", "tag_id", "ts", "value"}
 
 
-def _raw_columns(doc: Any, now_ms: int) -> tuple[str, list[Any], list[Any], list[Any]]:
+def _raw_columns(doc: Any, now_ms: float) -> tuple[str, list[Any], list[Any], list[Any]]:
     """The tag, ts and value lists of any accepted shape (raises ValidationFailed)."""
     if isinstance(doc, dict) and "readings" in doc:
         doc = doc["readings"]
@@ -150,17 +150,26 @@ def decode_json(body: bytes) -> Columns:
     return _build(*_raw_columns(doc, _now_ms()))
 
 
-def decode_many(payloads: list[bytes]) -> tuple[Columns, list[tuple[int, str]]]:
+def decode_many(
+    payloads: list[bytes],
+    prefixes: list[str] | None = None,
+    received_ms: list[float] | None = None,
+) -> tuple[Columns, list[tuple[int, str]], list[int]]:
     """Decode many small messages (MQTT) into one batch of columns by tag name; a message that
-    cannot be read is returned as (its index, reason) and the others are kept."""
+    cannot be read is returned as (its index, reason) and the others are kept. With
+    `prefixes`, each message's tag names get its prefix (e.g. "<device_id>/"); the third
+    result maps every reading to the index of its message. A reading without a time gets its
+    message's receipt time (`received_ms`, fractional milliseconds)."""
     now_ms = _now_ms()
     tags: list[Any] = []
     ts: list[Any] = []
     values: list[Any] = []
     bad: list[tuple[int, str]] = []
+    origin: list[int] = []
     for index, payload in enumerate(payloads):
         try:
-            key, t, s, v = _raw_columns(orjson.loads(payload), now_ms)
+            at = received_ms[index] if received_ms is not None else now_ms
+            key, t, s, v = _raw_columns(orjson.loads(payload), at)
         except orjson.JSONDecodeError as exc:
             bad.append((index, f"not valid JSON: {exc}"))
             continue
@@ -170,7 +179,11 @@ def decode_many(payloads: list[bytes]) -> tuple[Columns, list[tuple[int, str]]]:
         if key != "tag" or not all(isinstance(name, str) for name in t):
             bad.append((index, "tags must be named by strings over MQTT"))
             continue
+        if prefixes is not None:
+            prefix = prefixes[index]
+            t = [prefix + name for name in t]
         tags.extend(t)
         ts.extend(s)
         values.extend(v)
-    return _build("tag", tags, ts, values), bad
+        origin.extend([index] * len(t))
+    return _build("tag", tags, ts, values), bad, origin

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,13 +26,13 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sandan.core.clock import utcnow
 from sandan.core.db import Database
-from sandan.core.errors import SandanError
 from sandan.core.identity.principal import Principal
-from sandan.core.identity.roles import Scope
 from sandan.telemetry import service
-from sandan.telemetry.decode import decode_many
-from sandan.telemetry.models import DeadLetter
+from sandan.telemetry.decode import Columns, decode_many
+from sandan.telemetry.directory import TagDirectory
+from sandan.telemetry.refine import refine
 from sandan.telemetry.store import TelemetryStore
 
 log = structlog.get_logger(__name__)
@@ -81,6 +82,7 @@ class MqttIngest:
         flush_ms: int = 100,
         max_messages: int = 20_000,
         on_flush: Callable[[MqttStats], Awaitable[None]] | None = None,
+        directory: TagDirectory | None = None,
     ) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
@@ -95,8 +97,9 @@ class MqttIngest:
         self.max_messages = max_messages
         self.on_flush = on_flush
         self.stats = MqttStats()
+        self.directory = directory or TagDirectory(db)
         self.ready = asyncio.Event()
-        self._buffer: list[tuple[str, bytes]] = []
+        self._buffer: list[tuple[str, bytes, float]] = []
         self._stopping = asyncio.Event()
 
     @property
@@ -141,7 +144,9 @@ class MqttIngest:
             try:
                 async for message in client.messages:
                     self.stats.messages += 1
-                    self._buffer.append((str(message.topic), _bytes(message.payload)))
+                    self._buffer.append(
+                        (str(message.topic), _bytes(message.payload), time.time() * 1000)
+                    )
                     if len(self._buffer) >= self.max_messages:
                         await self.flush()
                     if self._stopping.is_set():
@@ -167,82 +172,68 @@ class MqttIngest:
         if self.on_flush is not None:
             await self.on_flush(self.stats)
 
-    def _ingest_buffer(self, buffer: list[tuple[str, bytes]]) -> None:
-        by_device: dict[tuple[int, int], list[bytes]] = defaultdict(list)
-        unknown: list[dict[str, Any]] = []
-        for topic, payload in buffer:
+    def _ingest_buffer(self, buffer: list[tuple[str, bytes, float]]) -> None:
+        """One refine and one store append for the whole flush, whatever the device count."""
+        directory = self.directory.fresh()
+        payloads: list[bytes] = []
+        prefixes: list[str] = []
+        senders: list[tuple[int, int]] = []
+        refused: list[dict[str, Any]] = []
+        received: list[float] = []
+        for topic, payload, at in buffer:
             key = parse_topic(topic)
             if key is None:
-                unknown.append(
+                refused.append(
                     {"topic": topic, "reason": "not a sandan/v1/<company>/<device>/data topic"}
                 )
-            else:
-                by_device[key].append(payload)
-        for (company_id, device_id), payloads in by_device.items():
-            self._ingest_device(company_id, device_id, payloads)
-        if unknown:
-            self._dead_letter(None, None, unknown)
-
-    def _ingest_device(self, company_id: int, device_id: int, payloads: list[bytes]) -> None:
-        principal = Principal(
-            kind="device",
-            name=f"device {device_id}",
-            company_id=company_id,
-            scopes=frozenset({Scope.telemetry_write}),
-            device_id=device_id,
-        )
-        columns, bad = decode_many(payloads)
-        try:
-            with self.db.unit(principal) as session:
-                report = service.ingest(session, principal, self.store, columns, source="mqtt")
-        except SandanError as exc:  # unknown, foreign or disabled device: keep the messages
-            self._count(exc.message, len(payloads))
-            topic = f"sandan/v1/{company_id}/{device_id}/data"
-            rows = [
-                {
-                    "topic": topic,
-                    "reason": exc.message,
-                    "payload": p.decode("utf-8", "replace")[:2000],
-                }
-                for p in payloads[:1000]
-            ]
-            self._dead_letter(None, None, rows)  # not verified: the operator's to look at
-            return
-        self.stats.stored += report.stored
-        self.stats.duplicates += report.duplicates
-        self.stats.rejected += report.rejected
-        for row in report.rejects:
-            self._count(f"{row['field']}: {row['reason']}", 1)
-        if bad:
-            self._count("unreadable message", len(bad))
-            self._dead_letter(
-                company_id,
-                device_id,
-                [
-                    {"reason": reason, "payload": payloads[i].decode("utf-8", "replace")[:2000]}
-                    for i, reason in bad[:1000]
-                ],
+                continue
+            company_id, device_id = key
+            if directory.device_company.get(device_id) != company_id:
+                refused.append(
+                    {
+                        "topic": topic,
+                        "payload": payload.decode("utf-8", "replace")[:2000],
+                        "reason": f"device {device_id} not found or disabled"
+                        f" in company {company_id}",
+                    }
+                )
+                continue
+            payloads.append(payload)
+            prefixes.append(f"{device_id}/")
+            senders.append(key)
+            received.append(at)
+        columns, unreadable, origin = decode_many(payloads, prefixes, received)
+        refined = refine(columns, directory.table, now=utcnow(), late_window=service.LATE_WINDOW)
+        groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for index, field_name, reason in refined.rejects:
+            groups[senders[origin[index]]].append(
+                {"field": field_name, "reason": reason, "reading": _reading(columns, index)}
             )
+        for message, reason in unreadable:
+            groups[senders[message]].append(
+                {"reason": reason, "payload": payloads[message].decode("utf-8", "replace")[:2000]}
+            )
+        with self.db.unit(Principal.system("mqtt-ingest")) as session:
+            stored = service.store_batch(session, self.store, refined.batch, source="mqtt")
+            for (company_id, device_id), rows in groups.items():
+                service.keep_rejects(session, "mqtt", company_id, device_id, rows)
+            if refused:  # no verified company: the operator's to look at
+                service.keep_rejects(session, "mqtt", None, None, refused)
+        self.stats.stored += stored
+        self.stats.duplicates += refined.batch.num_rows - stored + refined.in_batch_duplicates
+        for rows in [*groups.values(), refused]:
+            for row in rows:
+                self._count(service.reason_of(row), 1)
 
     def _count(self, reason: str, n: int) -> None:
         self.stats.rejected += n
         self.stats.per_reason[reason] = self.stats.per_reason.get(reason, 0) + n
 
-    def _dead_letter(
-        self, company_id: int | None, device_id: int | None, rows: list[dict[str, Any]]
-    ) -> None:
-        """Keep refused messages, with ids only when the device was verified."""
-        with self.db.unit(Principal.system("mqtt-ingest")) as session:
-            session.add(
-                DeadLetter(
-                    source="mqtt",
-                    company_id=company_id,
-                    device_id=device_id,
-                    count=len(rows),
-                    rows=rows,
-                    reasons={
-                        r["reason"]: sum(1 for x in rows if x["reason"] == r["reason"])
-                        for r in rows
-                    },
-                )
-            )
+
+def _reading(columns: Columns, index: int) -> dict[str, Any]:
+    ts = columns.ts[index].as_py()
+    return {
+        "tag": columns.tags[index].as_py(),
+        "ts": ts.isoformat() if ts else None,
+        "value": columns.value[index].as_py(),
+    }

@@ -78,7 +78,7 @@ def ingest(
     """Refine a decoded batch, store the good part durably, keep the rejects."""
     device, tags = registry.ingest_tags(session, principal, device_id)
     refined = refine(columns, tag_table(tags), now=now or utcnow(), late_window=LATE_WINDOW)
-    stored = store.append(refined.batch)
+    stored = store_batch(session, store, refined.batch, source=source)
     report = IngestReport(
         received=len(columns),
         stored=stored,
@@ -90,32 +90,53 @@ def ingest(
             {"index": i, "field": f, "reason": r, "reading": _reading(columns, i)}
             for i, f, r in refined.rejects[:MAX_DEAD_ROWS]
         ]
-        letter = DeadLetter(
-            source=source,
-            company_id=device.company_id,
-            device_id=device.id,
-            count=len(refined.rejects),
-            rows=rows,
-            reasons=dict(Counter(f"{f}: {r}" for _, f, r in refined.rejects)),
+        letter = keep_rejects(
+            session, source, device.company_id, device.id, rows, total=len(refined.rejects)
         )
-        session.add(letter)
-        session.flush()
         report.dead_letter_id = letter.id
         report.rejects = rows[:SHOWN_REJECTS]
+    return report
+
+
+def store_batch(session: Session, store: TelemetryStore, batch: pa.Table, *, source: str) -> int:
+    """Append refined readings durably and announce them after the session commits."""
+    stored = store.append(batch)
     if stored:
-        tag_ids = np.unique(refined.batch.column("tag_id").to_numpy()).tolist()
+        tag_ids = np.unique(batch.column("tag_id").to_numpy()).tolist()
         raise_event(
             session,
             "telemetry.reading_batch",
-            {
-                "company_id": device.company_id,
-                "device_id": device.id,
-                "source": source,
-                "stored": stored,
-                "tag_ids": tag_ids[:1000],
-            },
+            {"source": source, "stored": stored, "tag_ids": tag_ids[:1000]},
         )
-    return report
+    return stored
+
+
+def keep_rejects(
+    session: Session,
+    source: str,
+    company_id: int | None,
+    device_id: int | None,
+    rows: list[dict[str, Any]],
+    *,
+    total: int | None = None,
+) -> DeadLetter:
+    """Keep refused readings or messages for inspection and replay."""
+    letter = DeadLetter(
+        source=source,
+        company_id=company_id,
+        device_id=device_id,
+        count=total if total is not None else len(rows),
+        rows=rows[:MAX_DEAD_ROWS],
+        reasons=dict(Counter(reason_of(row) for row in rows)),
+    )
+    session.add(letter)
+    session.flush()
+    return letter
+
+
+def reason_of(row: dict[str, Any]) -> str:
+    """How a dead-letter row's reason is counted."""
+    return f"{row['field']}: {row['reason']}" if "field" in row else str(row["reason"])
 
 
 def latest(

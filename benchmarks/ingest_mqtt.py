@@ -1,0 +1,169 @@
+"""MQTT ingest with ThingsBoard's message shape: 5,000 device topics, a JSON message of three
+data points each, published by a load generator process to the local Mosquitto.
+
+Our figure: messages/s from the first publish until every reading is committed in the
+embedded store (one MqttIngest worker: decode, map tags, refine, DuckDB append, rollups).
+Reference: a bare aiomqtt subscriber that only decodes the JSON, under the same load from the
+same generator against the same broker, measured in the same run.
+Targets (issue 3): >= 30,000 msg/s and >= half of the bare subscriber's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiomqtt
+import orjson
+
+from sandan.core.context import Context
+from sandan.core.identity.principal import Principal
+from sandan.migrate import upgrade
+from sandan.registry import schemas, service
+from sandan.registry.models import Device, Tag
+from sandan.settings import Settings
+from sandan.telemetry.duckdb_store import DuckDBStore
+from sandan.telemetry.mqtt import MqttIngest
+
+DEVICES = 5_000
+HOST, PORT = "127.0.0.1", 1883
+
+
+def _setup(directory: Path) -> tuple[Context, int, list[int]]:
+    settings = Settings(data_dir=directory, secret_key="bench")
+    upgrade(settings)
+    ctx = Context.build(settings)
+    system = Principal.system("bench")
+    with ctx.db.unit(system) as s:
+        cx = service.create_complex(s, system, schemas.ComplexIn(
+            code="B", name="bench", center_lat=36.1, center_lon=128.4))
+        zone = service.create_zone(s, system, schemas.ZoneIn(complex_id=cx.id, code="Z1", name="z"))
+        company = service.create_company(s, system, schemas.CompanyIn(
+            brn="1248100998", name="bench", ksic="26110", zone_id=zone.id))
+        site = service.create_site(s, system, schemas.SiteIn(company_id=company.id, name="s"))
+        devices = [Device(company_id=company.id, site_id=site.id, name=f"meter-{i}")
+                   for i in range(DEVICES)]
+        s.add_all(devices)
+        s.flush()
+        s.add_all(Tag(company_id=company.id, device_id=d.id, name=name, range_min=lo,
+                      range_max=hi) for d in devices
+                  for name, lo, hi in (("temperature", -40, 120), ("humidity", 0, 100),
+                                       ("pressure", 800, 1200)))
+        ids = [d.id for d in devices]
+    return ctx, company.id, ids
+
+
+def _generate(company_id: int, device_ids: list[int], rounds: int, start_ms: int) -> None:
+    """The load generator (its own process): every device publishes `rounds` messages."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"gen-{uuid.uuid4().hex}")
+    client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(2000)
+    client.connect(HOST, PORT)
+    client.loop_start()
+    for r in range(rounds):
+        for i, device in enumerate(device_ids):
+            payload = orjson.dumps({"ts": start_ms + r * 1000 + i % 1000, "values": {
+                "temperature": 20 + (i + r) % 30, "humidity": 40 + i % 50,
+                "pressure": 1000 + (r % 20)}})
+            client.publish(f"sandan/v1/{company_id}/{device}/data", payload, qos=1)
+    while client.want_write() or len(getattr(client, "_out_messages", {})) > 0:
+        time.sleep(0.05)
+    client.loop_stop()
+    client.disconnect()
+
+
+def _start_generator(company_id: int, device_ids: list[int], rounds: int) -> multiprocessing.Process:
+    start_ms = int(datetime.now(UTC).timestamp() * 1000) - rounds * 1000 - 5000
+    process = multiprocessing.get_context("spawn").Process(
+        target=_generate, args=(company_id, device_ids, rounds, start_ms))
+    process.start()
+    return process
+
+
+async def _ours(ctx: Context, store: DuckDBStore, company_id: int, device_ids: list[int],
+                rounds: int) -> tuple[float, int]:
+    worker = MqttIngest(ctx.db, store, f"mqtt://{HOST}:{PORT}", group=f"b{uuid.uuid4().hex[:6]}",
+                        flush_ms=200, max_messages=30_000)
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(worker.ready.wait(), 10)
+    worker.directory.fresh()
+    expected = len(device_ids) * rounds
+    generator = _start_generator(company_id, device_ids, rounds)
+    while worker.stats.messages == 0:  # time from the first message the broker hands over
+        await asyncio.sleep(0.001)
+    started = time.perf_counter()
+    deadline = started + 100
+    while worker.stats.stored + worker.stats.duplicates + worker.stats.rejected < expected * 3:
+        await asyncio.sleep(0.01)
+        if time.perf_counter() > deadline:
+            break
+    elapsed = time.perf_counter() - started
+    generator.join()
+    await worker.stop()
+    task.cancel()
+    return worker.stats.messages / elapsed, worker.stats.stored
+
+
+async def _bare(company_id: int, device_ids: list[int], rounds: int) -> float:
+    expected = len(device_ids) * rounds
+    received = 0
+    async with aiomqtt.Client(HOST, PORT, max_queued_incoming_messages=0) as client:
+        await client.subscribe(f"sandan/v1/{company_id}/+/data", qos=1)
+        generator = _start_generator(company_id, device_ids, rounds)
+        started = 0.0
+
+        async def count() -> None:
+            nonlocal received, started
+            async for message in client.messages:
+                if not received:
+                    started = time.perf_counter()
+                orjson.loads(message.payload)  # type: ignore[arg-type]
+                received += 1
+                if received >= expected:
+                    return
+
+        try:
+            await asyncio.wait_for(count(), timeout=100)
+        except TimeoutError:
+            pass
+        elapsed = time.perf_counter() - started
+        generator.join()
+    return received / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--full", action="store_true", help="60 rounds instead of 20")
+    rounds = 60 if parser.parse_args().full else 20
+    with tempfile.TemporaryDirectory() as directory:
+        ctx, company_id, device_ids = _setup(Path(directory))
+        store = DuckDBStore(Path(directory) / "telemetry.duckdb")
+        ours, stored = asyncio.run(_ours(ctx, store, company_id, device_ids, rounds))
+        reference = asyncio.run(_bare(company_id, device_ids, rounds))
+        store.close()
+    print(json.dumps({
+        "metric": "mqtt_ingest_messages_per_second",
+        "value": round(ours),
+        "unit": "msg/s",
+        "reference": round(reference),
+        "reference_name": "bare aiomqtt subscriber decoding the JSON, same load and broker",
+        "ratio": round(ours / reference, 3) if reference else None,
+        "target": 30_000,
+        "details": {"devices": len(device_ids), "messages": len(device_ids) * rounds,
+                    "data_points_per_message": 3, "stored_readings": stored,
+                    "data_points_per_second": round(ours * 3), "qos": 1,
+                    "workers": 1, "broker": "mosquitto 127.0.0.1:1883"},
+    }))
+
+
+if __name__ == "__main__":
+    main()
