@@ -46,18 +46,26 @@ def _setup(directory: Path) -> tuple[Settings, Context, str]:
     ctx = Context.build(settings)
     system = Principal.system("bench")
     with ctx.db.unit(system) as s:
-        cx = service.create_complex(s, system, schemas.ComplexIn(
-            code="B", name="bench", center_lat=36.1, center_lon=128.4))
+        cx = service.create_complex(
+            s, system, schemas.ComplexIn(code="B", name="bench", center_lat=36.1, center_lon=128.4)
+        )
         zone = service.create_zone(s, system, schemas.ZoneIn(complex_id=cx.id, code="Z1", name="z"))
-        company = service.create_company(s, system, schemas.CompanyIn(
-            brn="1248100998", name="bench", ksic="26110", zone_id=zone.id))
+        company = service.create_company(
+            s,
+            system,
+            schemas.CompanyIn(brn="1248100998", name="bench", ksic="26110", zone_id=zone.id),
+        )
         site = service.create_site(s, system, schemas.SiteIn(company_id=company.id, name="s"))
         device = service.create_device(s, system, schemas.DeviceIn(site_id=site.id, name="gw"))
         for i in range(TAGS):
-            service.create_tag(s, system, schemas.TagIn(device_id=device.id, name=f"t{i}",
-                                                        range_min=0, range_max=1000))
-        _, key = identity.issue_device_secret(s, device_id=device.id, company_id=company.id,
-                                              name="gw")
+            service.create_tag(
+                s,
+                system,
+                schemas.TagIn(device_id=device.id, name=f"t{i}", range_min=0, range_max=1000),
+            )
+        _, key = identity.issue_device_secret(
+            s, device_id=device.id, company_id=company.id, name="gw"
+        )
     return settings, ctx, key
 
 
@@ -69,14 +77,21 @@ def _bodies(batches: int, per_batch: int) -> tuple[list[bytes], list[pa.Table]]:
         ts = [start + timedelta(milliseconds=10 * ((n0 + i) // TAGS)) for i in range(per_batch)]
         tags = [(n0 + i) % TAGS for i in range(per_batch)]
         values = [float((n0 + i) % 997) for i in range(per_batch)]
-        bodies.append(orjson.dumps({"tag": [f"t{t}" for t in tags],
-                                    "ts": [t.isoformat() for t in ts], "value": values}))
-        tables.append(pa.table({
-            "tag_id": pa.array([t + 1 for t in tags], pa.int32()),
-            "ts": pa.array([t.replace(tzinfo=None) for t in ts], pa.timestamp("us")),
-            "value": pa.array(values, pa.float64()),
-            "quality": pa.array([0] * per_batch, pa.uint8()),
-        }))
+        bodies.append(
+            orjson.dumps(
+                {"tag": [f"t{t}" for t in tags], "ts": [t.isoformat() for t in ts], "value": values}
+            )
+        )
+        tables.append(
+            pa.table(
+                {
+                    "tag_id": pa.array([t + 1 for t in tags], pa.int32()),
+                    "ts": pa.array([t.replace(tzinfo=None) for t in ts], pa.timestamp("us")),
+                    "value": pa.array(values, pa.float64()),
+                    "quality": pa.array([0] * per_batch, pa.uint8()),
+                }
+            )
+        )
     return bodies, tables
 
 
@@ -91,16 +106,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         settings, ctx, key = _setup(Path(directory))
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, with_ui=False, ctx=ctx),
-                                               host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, with_ui=False, ctx=ctx),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+            )
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
             time.sleep(0.05)
         stored = 0
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                          headers={"Authorization": f"Bearer {key}",
-                                   "Content-Type": "application/json"}) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=120,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        ) as client:
             started = time.perf_counter()
             for body in bodies:
                 answer = client.post("/api/v1/telemetry/readings", content=body)
@@ -117,17 +140,27 @@ def main() -> None:
         reference = total / (time.perf_counter() - started)
         reference_store.close()
 
-    print(json.dumps({
-        "metric": "http_ingest_readings_per_second",
-        "value": round(ours),
-        "unit": "readings/s",
-        "reference": round(reference),
-        "reference_name": "same rows appended straight to a DuckDB store (Arrow, no HTTP)",
-        "ratio": round(ours / reference, 3),
-        "target": 300_000,
-        "details": {"readings": total, "stored": stored, "batch": per_batch, "tags": TAGS,
-                    "clients": 1, "store": "duckdb"},
-    }))
+    print(
+        json.dumps(
+            {
+                "metric": "http_ingest_readings_per_second",
+                "value": round(ours),
+                "unit": "readings/s",
+                "reference": round(reference),
+                "reference_name": "same rows appended straight to a DuckDB store (Arrow, no HTTP)",
+                "ratio": round(ours / reference, 3),
+                "target": 300_000,
+                "details": {
+                    "readings": total,
+                    "stored": stored,
+                    "batch": per_batch,
+                    "tags": TAGS,
+                    "clients": 1,
+                    "store": "duckdb",
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

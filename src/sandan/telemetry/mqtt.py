@@ -83,6 +83,7 @@ class MqttIngest:
         max_messages: int = 20_000,
         on_flush: Callable[[MqttStats], Awaitable[None]] | None = None,
         directory: TagDirectory | None = None,
+        qos: int = 1,
     ) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
@@ -96,6 +97,7 @@ class MqttIngest:
         self.flush_ms = flush_ms
         self.max_messages = max_messages
         self.on_flush = on_flush
+        self.qos = qos  # 1: at-least-once with acks; 0: the broker may drop under overload
         self.stats = MqttStats()
         self.directory = directory or TagDirectory(db)
         self.ready = asyncio.Event()
@@ -138,7 +140,7 @@ class MqttIngest:
             properties=properties,
             max_queued_incoming_messages=0,
         ) as client:
-            await client.subscribe(self.subscription, qos=1)
+            await client.subscribe(self.subscription, qos=self.qos)
             self.ready.set()
             flusher = asyncio.create_task(self._flush_periodically())
             try:
