@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from sandan.core.audit.api import router as audit_router
+from sandan.core.bus import Event
 from sandan.core.context import Context
 from sandan.core.errors import NotFound
 from sandan.core.http import install_error_handlers
@@ -19,20 +21,40 @@ from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
 from sandan.settings import Settings
 from sandan.telemetry.api import router as telemetry_router
-from sandan.telemetry.duckdb_store import DuckDBStore
+from sandan.telemetry.factory import make_store
+from sandan.telemetry.mqtt import MqttIngest
+from sandan.telemetry.store import TelemetryStore
 
 log = structlog.get_logger(__name__)
+
+
+def start_ingest_workers(
+    settings: Settings, context: Context, store: TelemetryStore
+) -> list[MqttIngest]:
+    """The in-process MQTT worker (`SANDAN_MQTT_INGEST=true`); registry changes refresh its
+    tag directory at once."""
+    if not settings.mqtt_ingest:
+        return []
+    worker = MqttIngest(context.db, store, settings.mqtt_url)
+
+    async def refresh(_event: Event) -> None:
+        worker.directory.invalidate()
+
+    context.bus.subscribe("registry.>", refresh)
+    asyncio.get_running_loop().create_task(worker.run())
+    return [worker]
 
 
 def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None = None) -> FastAPI:
     """Build the app for these settings; tests pass with_ui=False for a bare API."""
     context = ctx or Context.build(settings)
 
-    store = DuckDBStore(settings.resolved_telemetry_path())
+    store = make_store(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await context.bus.start()
+        workers = start_ingest_workers(settings, context, store)
         log.info(
             "sandan.started",
             database=context.db.engine.url.render_as_string(),
@@ -41,6 +63,8 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         try:
             yield
         finally:
+            for worker in workers:
+                await worker.stop()
             await context.bus.stop()
             store.close()
 

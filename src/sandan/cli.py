@@ -28,10 +28,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk onboarding from files.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest workers for devices.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(audit_app, name="audit")
+app.add_typer(ingest_app, name="ingest")
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 DataDir = Annotated[
@@ -356,6 +358,51 @@ def audit_verify(data_dir: DataDir = None) -> None:
         f"[red]Audit log TAMPERED: {len(report.problems)} problem(s) in {report.checked} entries[/]"
     )
     raise typer.Exit(1)
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    group: Annotated[
+        str, typer.Option(help="Shared-subscription group of the workers.")
+    ] = "sandan",
+    client_id: Annotated[
+        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run an MQTT ingest worker until SIGTERM/SIGINT; run several against one PostgreSQL."""
+    import signal
+
+    from sandan.core.bus import Event
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.mqtt import MqttIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    worker = MqttIngest(ctx.db, store, settings.mqtt_url, group=group or None, client_id=client_id)
+
+    async def refresh(_event: Event) -> None:
+        worker.directory.invalidate()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: loop.create_task(worker.stop()))
+        ctx.bus.subscribe("registry.>", refresh)
+        await ctx.bus.start()
+        console.print(f"MQTT ingest worker on {settings.mqtt_url} ({worker.subscription})")
+        try:
+            await worker.run()
+        finally:
+            await ctx.bus.stop()
+            store.close()
+        console.print(
+            f"stopped: {worker.stats.messages} messages, {worker.stats.stored} "
+            f"readings stored, {worker.stats.rejected} rejected"
+        )
+
+    asyncio.run(run())
 
 
 def main() -> None:

@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     bus_url: str = Field(default="memory://", description="memory:// or nats://host:4222")
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker for devices.")
     telemetry_url: str | None = Field(
-        default=None, description="duckdb:///path; DuckDB file in data_dir when unset."
+        default=None,
+        description="duckdb:///path or postgresql://…; a DuckDB file in data_dir when unset.",
+    )
+    mqtt_ingest: bool = Field(
+        default=False, description="Run an MQTT ingest worker inside `sandan serve`."
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -63,7 +67,7 @@ class Settings(BaseSettings):
         if url is None:
             return (self.data_dir / "telemetry.duckdb").resolve()
         if not url.startswith("duckdb:///"):
-            raise ValueError("SANDAN_TELEMETRY_URL must be duckdb:///path (PostgreSQL comes next)")
+            raise ValueError("SANDAN_TELEMETRY_URL is not a duckdb:/// URL")
         return Path(url.removeprefix("duckdb:///"))
 
     def is_sqlite(self) -> bool:

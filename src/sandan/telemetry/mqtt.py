@@ -142,21 +142,28 @@ class MqttIngest:
         ) as client:
             await client.subscribe(self.subscription, qos=self.qos)
             self.ready.set()
-            flusher = asyncio.create_task(self._flush_periodically())
+            tasks = [
+                asyncio.create_task(self._flush_periodically()),
+                asyncio.create_task(self._consume(client)),
+                asyncio.create_task(self._stopping.wait()),
+            ]
             try:
-                async for message in client.messages:
-                    self.stats.messages += 1
-                    self._buffer.append(
-                        (str(message.topic), _bytes(message.payload), time.time() * 1000)
-                    )
-                    if len(self._buffer) >= self.max_messages:
-                        await self.flush()
-                    if self._stopping.is_set():
-                        break
+                done, _ = await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
+                if tasks[1] in done:
+                    tasks[1].result()  # the connection failed: raise to reconnect
             finally:
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                        await task
+                await self.flush()
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self.stats.messages += 1
+            self._buffer.append((str(message.topic), _bytes(message.payload), time.time() * 1000))
+            if len(self._buffer) >= self.max_messages:
                 await self.flush()
 
     async def _flush_periodically(self) -> None:
@@ -165,7 +172,7 @@ class MqttIngest:
             await self.flush()
 
     async def flush(self) -> None:
-        """Ingest what is buffered, one unit of work per device."""
+        """Ingest what is buffered: one unit of work for the whole flush."""
         if not self._buffer:
             return
         buffer, self._buffer = self._buffer, []
