@@ -20,6 +20,7 @@ from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
 from sandan.settings import Settings
+from sandan.simulator.feed import feed_in_process
 from sandan.telemetry.api import router as telemetry_router
 from sandan.telemetry.factory import make_store
 from sandan.telemetry.mqtt import MqttIngest
@@ -55,6 +56,11 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await context.bus.start()
         workers = start_ingest_workers(settings, context, store)
+        stop_simulator = asyncio.Event()
+        if settings.simulate:
+            asyncio.get_running_loop().create_task(
+                feed_in_process(context.db, store, stop=stop_simulator)
+            )
         log.info(
             "sandan.started",
             database=context.db.engine.url.render_as_string(),
@@ -63,6 +69,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         try:
             yield
         finally:
+            stop_simulator.set()
             for worker in workers:
                 await worker.stop()
             await context.bus.stop()
@@ -128,5 +135,5 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     if with_ui:
         from sandan.web.pages import mount_ui
 
-        mount_ui(app, context)
+        mount_ui(app, context, store)
     return app

@@ -109,7 +109,7 @@ def demo(
     from sandan.migrate import upgrade
     from sandan.registry.demo import demo_logins, is_seeded, seed_demo
 
-    settings = _settings(data_dir, port=port, host=host)
+    settings = _settings(data_dir, port=port, host=host, simulate=True)
     upgrade(settings)
     ctx = _context(settings)
     with ctx.db.unit(Principal.system("demo-seed")) as session:
@@ -121,7 +121,7 @@ def demo(
                 logins = seed_demo(
                     session, n_companies=companies, progress=lambda n: progress.advance(task, n)
                 )
-    # The live simulator (next module) attaches here and feeds this process's bus.
+    # The simulator runs inside the server (settings.simulate) and feeds it from the start.
     table = Table(
         title="Demo logins (password for all: " + (logins[0].password if logins else "") + ")"
     )

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         default=None,
         description="duckdb:///path or postgresql://…; a DuckDB file in data_dir when unset.",
     )
+    simulate: bool = Field(
+        default=False, description="Feed the platform from the built-in simulator (the demo)."
+    )
     mqtt_ingest: bool = Field(
         default=False, description="Run an MQTT ingest worker inside `sandan serve`."
     )

@@ -307,6 +307,26 @@ def test_member_sees_only_their_own_company(page: Page, server: Server) -> None:
     shot(page, "member-other-company.png")
 
 
+def test_live_machines_move(page: Page, server: Server) -> None:
+    """The simulator feeds the demo: a member's live page shows machine states and the power
+    figures change within seconds."""
+    from playwright.sync_api import expect
+
+    log_in(page, server, MEMBER)
+    page.goto("/")
+    page.locator("svg#complex-map a.company").first.click()
+    page.locator("#live-link").click()
+    expect(page).to_have_url(re.compile(r".*/companies/\d+/live$"))
+    summary = page.locator("#live-summary")
+    expect(summary).to_contain_text("가동", timeout=15_000)
+    expect(page.locator(".machine-state").first).not_to_have_text("…")
+    first = summary.inner_text()
+    page.wait_for_timeout(4_500)
+    expect(summary).not_to_have_text(first)  # power is live: it moves every second
+    wait_for_chart(page)
+    shot(page, "live.png")
+
+
 def test_language_switch(page: Page, server: Server) -> None:
     from playwright.sync_api import expect
 

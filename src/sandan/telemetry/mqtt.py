@@ -68,6 +68,81 @@ def parse_topic(topic: str) -> tuple[int, int] | None:
     return (company, device) if company > 0 and device > 0 else None
 
 
+class MessageIngestor:
+    """Messages of many devices, (topic, payload, received_ms), into one refine and one store
+    append: the shared back half of the MQTT worker and the in-process simulator feed."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: TelemetryStore,
+        directory: TagDirectory | None = None,
+        source: str = "mqtt",
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.directory = directory or TagDirectory(db)
+        self.source = source
+        self.stats = MqttStats()
+
+    def ingest(self, buffer: list[tuple[str, bytes, float]]) -> None:
+        """One refine and one store append for the whole flush, whatever the device count."""
+        directory = self.directory.fresh()
+        payloads: list[bytes] = []
+        prefixes: list[str] = []
+        senders: list[tuple[int, int]] = []
+        refused: list[dict[str, Any]] = []
+        received: list[float] = []
+        for topic, payload, at in buffer:
+            key = parse_topic(topic)
+            if key is None:
+                refused.append(
+                    {"topic": topic, "reason": "not a sandan/v1/<company>/<device>/data topic"}
+                )
+                continue
+            company_id, device_id = key
+            if directory.device_company.get(device_id) != company_id:
+                refused.append(
+                    {
+                        "topic": topic,
+                        "payload": payload.decode("utf-8", "replace")[:2000],
+                        "reason": f"device {device_id} not found or disabled"
+                        f" in company {company_id}",
+                    }
+                )
+                continue
+            payloads.append(payload)
+            prefixes.append(f"{device_id}/")
+            senders.append(key)
+            received.append(at)
+        columns, unreadable, origin = decode_many(payloads, prefixes, received)
+        refined = refine(columns, directory.table, now=utcnow(), late_window=service.LATE_WINDOW)
+        groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for index, field_name, reason in refined.rejects:
+            groups[senders[origin[index]]].append(
+                {"field": field_name, "reason": reason, "reading": _reading(columns, index)}
+            )
+        for message, reason in unreadable:
+            groups[senders[message]].append(
+                {"reason": reason, "payload": payloads[message].decode("utf-8", "replace")[:2000]}
+            )
+        with self.db.unit(Principal.system(f"{self.source}-ingest")) as session:
+            stored = service.store_batch(session, self.store, refined.batch, source=self.source)
+            for (company_id, device_id), rows in groups.items():
+                service.keep_rejects(session, self.source, company_id, device_id, rows)
+            if refused:  # no verified company: the operator's to look at
+                service.keep_rejects(session, self.source, None, None, refused)
+        self.stats.stored += stored
+        self.stats.duplicates += refined.batch.num_rows - stored + refined.in_batch_duplicates
+        for rows in [*groups.values(), refused]:
+            for row in rows:
+                self._count(service.reason_of(row), 1)
+
+    def _count(self, reason: str, n: int) -> None:
+        self.stats.rejected += n
+        self.stats.per_reason[reason] = self.stats.per_reason.get(reason, 0) + n
+
+
 class MqttIngest:
     """One ingest worker: subscribe, buffer, flush batches into the store."""
 
@@ -98,8 +173,9 @@ class MqttIngest:
         self.max_messages = max_messages
         self.on_flush = on_flush
         self.qos = qos  # 1: at-least-once with acks; 0: the broker may drop under overload
-        self.stats = MqttStats()
-        self.directory = directory or TagDirectory(db)
+        self.ingestor = MessageIngestor(db, store, directory)
+        self.stats = self.ingestor.stats
+        self.directory = self.ingestor.directory
         self.ready = asyncio.Event()
         self._buffer: list[tuple[str, bytes, float]] = []
         self._stopping = asyncio.Event()
@@ -176,67 +252,10 @@ class MqttIngest:
         if not self._buffer:
             return
         buffer, self._buffer = self._buffer, []
-        await asyncio.to_thread(self._ingest_buffer, buffer)
+        await asyncio.to_thread(self.ingestor.ingest, buffer)
         self.stats.flushes += 1
         if self.on_flush is not None:
             await self.on_flush(self.stats)
-
-    def _ingest_buffer(self, buffer: list[tuple[str, bytes, float]]) -> None:
-        """One refine and one store append for the whole flush, whatever the device count."""
-        directory = self.directory.fresh()
-        payloads: list[bytes] = []
-        prefixes: list[str] = []
-        senders: list[tuple[int, int]] = []
-        refused: list[dict[str, Any]] = []
-        received: list[float] = []
-        for topic, payload, at in buffer:
-            key = parse_topic(topic)
-            if key is None:
-                refused.append(
-                    {"topic": topic, "reason": "not a sandan/v1/<company>/<device>/data topic"}
-                )
-                continue
-            company_id, device_id = key
-            if directory.device_company.get(device_id) != company_id:
-                refused.append(
-                    {
-                        "topic": topic,
-                        "payload": payload.decode("utf-8", "replace")[:2000],
-                        "reason": f"device {device_id} not found or disabled"
-                        f" in company {company_id}",
-                    }
-                )
-                continue
-            payloads.append(payload)
-            prefixes.append(f"{device_id}/")
-            senders.append(key)
-            received.append(at)
-        columns, unreadable, origin = decode_many(payloads, prefixes, received)
-        refined = refine(columns, directory.table, now=utcnow(), late_window=service.LATE_WINDOW)
-        groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-        for index, field_name, reason in refined.rejects:
-            groups[senders[origin[index]]].append(
-                {"field": field_name, "reason": reason, "reading": _reading(columns, index)}
-            )
-        for message, reason in unreadable:
-            groups[senders[message]].append(
-                {"reason": reason, "payload": payloads[message].decode("utf-8", "replace")[:2000]}
-            )
-        with self.db.unit(Principal.system("mqtt-ingest")) as session:
-            stored = service.store_batch(session, self.store, refined.batch, source="mqtt")
-            for (company_id, device_id), rows in groups.items():
-                service.keep_rejects(session, "mqtt", company_id, device_id, rows)
-            if refused:  # no verified company: the operator's to look at
-                service.keep_rejects(session, "mqtt", None, None, refused)
-        self.stats.stored += stored
-        self.stats.duplicates += refined.batch.num_rows - stored + refined.in_batch_duplicates
-        for rows in [*groups.values(), refused]:
-            for row in rows:
-                self._count(service.reason_of(row), 1)
-
-    def _count(self, reason: str, n: int) -> None:
-        self.stats.rejected += n
-        self.stats.per_reason[reason] = self.stats.per_reason.get(reason, 0) + n
 
 
 def _reading(columns: Columns, index: int) -> dict[str, Any]:

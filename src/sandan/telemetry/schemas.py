@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from sandan.core.clock import as_utc
+
+
+def _utc(value: datetime) -> datetime:
+    """The stores keep naive UTC; answers say so explicitly."""
+    return as_utc(value)
 
 
 class IngestOut(BaseModel):
@@ -22,6 +29,8 @@ class ReadingOut(BaseModel):
     ts: datetime
     value: float | None
     quality: int
+
+    _ts = field_validator("ts")(_utc)
 
 
 class DeadLetterOut(BaseModel):
@@ -46,3 +55,5 @@ class RollupOut(BaseModel):
     avg: float | None
     count: int
     last: float | None
+
+    _bucket = field_validator("bucket")(_utc)

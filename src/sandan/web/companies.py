@@ -112,7 +112,12 @@ def register(ctx: Context) -> None:
             ui.label(page.t("not_found")).classes("text-xl text-red-700")
             return None
         title = company.name if page.lang == "ko" else (company.name_en or company.name)
-        ui.label(title).classes("text-2xl font-bold").props('id="company-name"')
+        with ui.row().classes("items-center gap-4"):
+            ui.label(title).classes("text-2xl font-bold").props('id="company-name"')
+            ui.link(
+                "실시간 설비 현황" if page.lang == "ko" else "Live machines",
+                f"/companies/{company.id}/live",
+            ).props('id="live-link"')
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
             with ui.card().classes("w-1/3"):
                 division = ksic_division(company.ksic)

@@ -6,13 +6,15 @@ from fastapi import FastAPI
 from nicegui import ui
 
 from sandan.core.context import Context
-from sandan.web import admin, companies, login, overview
+from sandan.telemetry.store import TelemetryStore
+from sandan.web import admin, companies, live, login, overview
 
 
-def mount_ui(app: FastAPI, ctx: Context) -> None:
+def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     """Register every page and let NiceGUI serve them from the same app (and port)."""
     for area in (login, overview, companies, admin):
         area.register(ctx)
+    live.register(ctx, store)
     ui.run_with(
         app,
         title="Sandan",

@@ -1,0 +1,128 @@
+"""A synthetic complex: every machine runs a state machine and its tags follow its state.
+
+States (the `state` tag): 0 planned stop, 1 running, 2 idle, 3 down (breakdown), 4 changeover.
+Counters (`*_count`, `yarn_breaks`) only grow; production counters grow while running, defect
+counters with a small share of production; `power` follows the state; other quantities drift
+inside their expected range, higher while running. Everything is vectorised over all tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import orjson
+
+PLANNED_STOP, RUNNING, IDLE, DOWN, CHANGEOVER = 0, 1, 2, 3, 4
+
+# Transition rates per hour: from state -> {to state: rate}.
+RATES: dict[int, dict[int, float]] = {
+    RUNNING: {IDLE: 4.0, DOWN: 0.6, CHANGEOVER: 0.5},
+    IDLE: {RUNNING: 30.0},
+    DOWN: {RUNNING: 3.0},
+    CHANGEOVER: {RUNNING: 4.0},
+    PLANNED_STOP: {RUNNING: 2.0},
+}
+POWER_SHARE = {PLANNED_STOP: 0.03, RUNNING: 0.8, IDLE: 0.25, DOWN: 0.05, CHANGEOVER: 0.3}
+LEVEL_SHARE = {PLANNED_STOP: 0.15, RUNNING: 0.65, IDLE: 0.45, DOWN: 0.2, CHANGEOVER: 0.4}
+DEFECT_NAMES = ("defect_count", "fail_count", "yarn_breaks")
+ENV_NAMES = ("temperature", "humidity", "gas", "pm2_5", "co2")
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """What the simulator needs to know of a tag."""
+
+    tag_id: int
+    device_id: int
+    company_id: int
+    name: str
+    range_min: float | None
+    range_max: float | None
+    data_type: str
+
+
+class ComplexSimulator:
+    """Machines (one per device) and their tags, stepped forward in time."""
+
+    def __init__(self, tags: list[TagRow], seed: int = 7) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.devices = sorted({t.device_id for t in tags})
+        index = {d: i for i, d in enumerate(self.devices)}
+        self.company = np.array(
+            [next(t.company_id for t in tags if t.device_id == d) for d in self.devices], np.int64
+        )
+        self.names = [t.name for t in tags]
+        self.tag_device = np.array([index[t.device_id] for t in tags], np.int64)
+        low = np.array([0.0 if t.range_min is None else t.range_min for t in tags])
+        high = np.array([np.nan if t.range_max is None else t.range_max for t in tags])
+        self.low, self.high = low, np.where(np.isnan(high), low + 100.0, high)
+        names = np.array(self.names, dtype=object)
+        self.is_state = names == "state"
+        self.is_power = names == "power"
+        self.is_counter = np.array([t.data_type == "int" and t.name != "state" for t in tags])
+        self.is_defect = np.isin(names, DEFECT_NAMES) | (
+            self.is_counter
+            & np.array([n.endswith(("fail_count", "defect_count")) for n in self.names])
+        )
+        self.is_env = np.isin(names, ENV_NAMES)
+        self.is_bool = np.array([t.data_type == "bool" for t in tags])
+        n_dev = len(self.devices)
+        self.state = np.where(self.rng.random(n_dev) < 0.8, RUNNING, IDLE).astype(np.int64)
+        self.cycle_rate = self.rng.uniform(0.2, 2.0, n_dev)  # parts per second while running
+        self.counter = np.zeros(len(tags))
+        self.level = low + (self.high - low) * self.rng.uniform(0.4, 0.6, len(tags))
+
+    def _transition(self, dt: float) -> None:
+        draw = self.rng.random(len(self.state))
+        for origin, targets in RATES.items():
+            here = self.state == origin
+            threshold = 0.0
+            for target, rate in targets.items():
+                p = rate * dt / 3600.0
+                move = here & (draw >= threshold) & (draw < threshold + p)
+                self.state[move] = target
+                threshold += p
+
+    def step(self, dt: float) -> np.ndarray:
+        """Advance `dt` seconds; returns the value of every tag."""
+        self._transition(dt)
+        state = self.state[self.tag_device]
+        running = state == RUNNING
+        span = self.high - self.low
+        produced = self.rng.poisson(self.cycle_rate[self.tag_device] * dt) * running
+        defects = self.rng.binomial(produced.astype(np.int64), 0.02)
+        self.counter += np.where(self.is_defect, defects, produced) * self.is_counter
+        share = np.where(self.is_env, 0.5, np.vectorize(LEVEL_SHARE.get)(state))
+        target = self.low + span * share
+        self.level += (target - self.level) * min(1.0, dt / 30.0)
+        self.level += self.rng.normal(0, 0.01, len(self.level)) * span * np.sqrt(dt)
+        power = (
+            self.high
+            * np.vectorize(POWER_SHARE.get)(state)
+            * self.rng.uniform(0.95, 1.05, len(state))
+        )
+        values = np.clip(self.level, self.low, self.high)
+        values = np.where(self.is_power, power, values)
+        values = np.where(self.is_counter, self.counter, values)
+        values = np.where(self.is_state, state, values)
+        values = np.where(self.is_bool, (self.rng.random(len(state)) < 0.01).astype(float), values)
+        return values
+
+    def messages(self, at: datetime, dt: float) -> list[tuple[str, bytes, float]]:
+        """One MQTT-shaped message per device: (topic, JSON payload, received ms)."""
+        values = self.step(dt)
+        now_ms = at.timestamp() * 1000
+        per_device: list[dict[str, float]] = [{} for _ in self.devices]
+        for i, value in enumerate(values.tolist()):
+            per_device[self.tag_device[i]][self.names[i]] = round(value, 3)
+        ts = int(now_ms)
+        return [
+            (
+                f"sandan/v1/{self.company[i]}/{device}/data",
+                orjson.dumps({"ts": ts, "values": per_device[i]}),
+                now_ms,
+            )
+            for i, device in enumerate(self.devices)
+        ]
