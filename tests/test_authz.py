@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -48,6 +48,7 @@ def _ids(w: World) -> dict[str, int]:
         "zone_id": w.zones["Z1"],
         "run_id": w.import_run,
         "line": w.lines["A"],
+        "machine_id": w.machines["A"],
     }
 
 
@@ -166,6 +167,7 @@ CASES = [
     Case("GET", "/api/v1/telemetry/rollups", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/export.parquet", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/dead-letters", R, leak_key="company_id"),
+    Case("GET", "/api/v1/analytics/machines/{machine_id}/oee", W),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
 ]
@@ -206,6 +208,18 @@ def call(client: TestClient, world: World, case: Case, who: str) -> Any:
 def readings(client: TestClient, world: World) -> None:
     """A reading and a rejected one on each company's device, sent with its own device key."""
     for key in ("A", "B"):
+        state = client.post(
+            "/api/v1/tags",
+            headers=world.headers("operator"),
+            json={
+                "device_id": world.devices[key],
+                "name": "state",
+                "data_type": "int",
+                "range_min": 0,
+                "range_max": 4,
+            },
+        )
+        assert state.status_code == 201, state.text
         made = client.post(
             f"/api/v1/devices/{world.devices[key]}/credentials", headers=world.headers("operator")
         )
@@ -220,6 +234,16 @@ def readings(client: TestClient, world: World) -> None:
             },
         )
         assert sent.status_code == 200 and sent.json()["stored"] == 1, sent.text
+        running = client.post(
+            "/api/v1/telemetry/readings",
+            headers=device_key,
+            json={
+                "tag": ["state", "state"],
+                "value": [1, 2],
+                "ts": [(datetime.now(UTC) - timedelta(minutes=m)).isoformat() for m in (30, 10)],
+            },
+        )
+        assert running.json()["stored"] == 2, running.text
 
 
 def test_every_route_is_in_the_matrix(client: TestClient) -> None:
@@ -251,6 +275,9 @@ def test_route_as_each_caller(
         assert body["error"] and body["detail"]
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/latest":
         assert [r["tag_id"] for r in response.json()] == [world.tags["A"]]
+    if caller in ("owner", "operator") and case.path.endswith("/oee"):
+        oee = response.json()  # 20 min running, then 10 min idle, within the last hour
+        assert abs(oee["seconds_in_state"]["1"] - 1200) < 1 and oee["availability"] > 0.6
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/export.parquet":
         assert pq.read_table(io.BytesIO(response.content)).num_rows == 1
     if caller == "other" and response.status_code == 200:

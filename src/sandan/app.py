@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from sandan.analytics.api import router as analytics_router
 from sandan.core.audit.api import router as audit_router
 from sandan.core.bus import Event
 from sandan.core.context import Context
@@ -84,7 +85,13 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     app.state.sandan = context
     app.state.telemetry_store = store
     install_error_handlers(app)
-    for router in (identity_router, registry_router, telemetry_router, audit_router):
+    for router in (
+        identity_router,
+        registry_router,
+        telemetry_router,
+        analytics_router,
+        audit_router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

@@ -598,3 +598,12 @@ def enabled_devices(session: Session) -> dict[int, int]:
     return {
         d: c for d, c in session.execute(select(Device.id, Device.company_id).where(Device.enabled))
     }
+
+
+def machine_tags(session: Session, principal: Principal, machine_id: int) -> dict[str, int]:
+    """name -> tag id of the tags measuring a machine the principal may read."""
+    machine = get_owned(session, principal, Asset, machine_id)
+    if machine.level != "machine":
+        raise ValidationFailed.one("machine_id", "is not a machine")
+    stmt = owned_readable(Tag, principal).where(Tag.machine_id == machine.id).order_by(Tag.id)
+    return {tag.name: tag.id for tag in session.scalars(stmt)}

@@ -41,7 +41,7 @@ TOPIC_FILTER = "sandan/v1/+/+/data"
 
 @dataclass
 class MqttStats:
-    """Counters an operator watches (also exported through /metrics by the app)."""
+    """Counters of one worker (the CLI prints them when it stops)."""
 
     messages: int = 0
     stored: int = 0

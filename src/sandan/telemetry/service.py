@@ -91,7 +91,13 @@ def ingest(
             for i, f, r in refined.rejects[:MAX_DEAD_ROWS]
         ]
         letter = keep_rejects(
-            session, source, device.company_id, device.id, rows, total=len(refined.rejects)
+            session,
+            source,
+            device.company_id,
+            device.id,
+            rows,
+            total=len(refined.rejects),
+            reasons=dict(Counter(f"{f}: {r}" for _, f, r in refined.rejects)),
         )
         report.dead_letter_id = letter.id
         report.rejects = rows[:SHOWN_REJECTS]
@@ -119,15 +125,17 @@ def keep_rejects(
     rows: list[dict[str, Any]],
     *,
     total: int | None = None,
+    reasons: dict[str, int] | None = None,
 ) -> DeadLetter:
-    """Keep refused readings or messages for inspection and replay."""
+    """Keep refused readings or messages for inspection and replay; `reasons` counts all of
+    them even when only the first MAX_DEAD_ROWS rows are kept."""
     letter = DeadLetter(
         source=source,
         company_id=company_id,
         device_id=device_id,
         count=total if total is not None else len(rows),
         rows=rows[:MAX_DEAD_ROWS],
-        reasons=dict(Counter(reason_of(row) for row in rows)),
+        reasons=reasons if reasons is not None else dict(Counter(reason_of(r) for r in rows)),
     )
     session.add(letter)
     session.flush()
