@@ -323,6 +323,7 @@ def test_live_machines_move(page: Page, server: Server) -> None:
     first = summary.inner_text()
     page.wait_for_timeout(4_500)
     expect(summary).not_to_have_text(first)  # power is live: it moves every second
+    expect(page.locator("#oee-value")).to_have_text(re.compile(r"^\d+\.\d%$"))
     wait_for_chart(page)
     shot(page, "live.png")
 

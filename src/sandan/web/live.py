@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from sandan.analytics import service as oee_service
 from sandan.core.context import Context
 from sandan.core.errors import NotFound
 from sandan.registry import service as registry
@@ -25,6 +26,14 @@ STATE_NAMES = {
     2: ("대기", "Idle", "amber-8"),
     3: ("고장", "Down", "red-7"),
     4: ("품종교체", "Changeover", "blue-7"),
+}
+LOSS_NAMES_KO = {
+    "equipment_failure": "설비 고장",
+    "setup_and_adjustment": "작업 준비·조정",
+    "idling_and_minor_stops": "공회전·순간 정지",
+    "reduced_speed": "속도 저하",
+    "process_defects": "공정 불량",
+    "reduced_yield": "초기 수율 저하",
 }
 OUTPUT_TAGS = (
     "cycle_count",
@@ -94,6 +103,25 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             .classes("w-full h-64")
             .props('id="power-chart"')
         )
+        with ui.row().classes("w-full no-wrap gap-4 items-stretch"):
+            with ui.card().classes("w-80"):
+                ui.label("OEE (ISO 22400) · " + ("최근 1시간" if ko else "last hour")).classes(
+                    "text-lg font-semibold"
+                )
+                oee_label = ui.label("…").classes("text-4xl font-bold").props('id="oee-value"')
+                oee_parts = ui.label("").classes("text-sm text-slate-600")
+            losses_chart = (
+                ui.echart(
+                    {
+                        "grid": {"left": 170, "right": 30, "top": 10, "bottom": 20},
+                        "xAxis": {"type": "value", "name": "min"},
+                        "yAxis": {"type": "category", "inverse": True, "data": []},
+                        "series": [{"type": "bar", "data": [], "itemStyle": {"color": "#dc2626"}}],
+                    }
+                )
+                .classes("grow h-48")
+                .props('id="losses-chart"')
+            )
         cards: dict[int, tuple[ui.badge, ui.label]] = {}
         with ui.row().classes("w-full gap-2").props('id="machine-grid"'):
             for machine in machines:
@@ -162,8 +190,49 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             ]
             chart.update()
 
+        def refresh_oee() -> None:
+            principal = page.still_allowed()
+            if principal is None:
+                return
+            end = datetime.now(UTC)
+            totals: dict[str, float] = defaultdict(float)
+            planned = running = counted_running = effective = produced = good = 0.0
+            with ctx.db.unit(principal) as session:
+                for machine in machines:
+                    if "state" not in machine:
+                        continue
+                    o = oee_service.machine_oee(
+                        session, principal, store, machine["id"], end - timedelta(hours=1), end
+                    )
+                    planned += o["planned_busy_time"]
+                    running += o["actual_production_time"]
+                    if o["ideal_cycle_s"]:  # machines without an output counter: no speed
+                        counted_running += o["actual_production_time"]
+                        effective += o["ideal_cycle_s"] * o["produced_quantity"]
+                    produced += o["produced_quantity"]
+                    good += o["good_quantity"]
+                    for name, seconds in o["losses"].items():
+                        totals[name] += seconds
+            a = running / planned if planned else 0.0
+            p = effective / counted_running if counted_running else 0.0
+            q = good / produced if produced else 0.0
+            oee_label.set_text(f"{a * p * q:.1%}")
+            oee_parts.set_text(
+                f"가동률 {a:.1%} · 성능 {p:.1%} · 품질 {q:.1%}"
+                if ko
+                else f"availability {a:.1%} · performance {p:.1%} · quality {q:.1%}"
+            )
+            names = LOSS_NAMES_KO if ko else {k: k.replace("_", " ") for k in LOSS_NAMES_KO}
+            losses_chart.options["yAxis"]["data"] = [names[k] for k in LOSS_NAMES_KO]
+            losses_chart.options["series"][0]["data"] = [
+                round(totals.get(k, 0.0) / 60, 1) for k in LOSS_NAMES_KO
+            ]
+            losses_chart.update()
+
         refresh()
         refresh_chart()
+        ui.timer(0.5, refresh_oee, once=True)
         ui.timer(2.0, refresh)
         ui.timer(10.0, refresh_chart)
+        ui.timer(15.0, refresh_oee)
         return None
