@@ -113,7 +113,8 @@ def demo(
     upgrade(settings)
     ctx = _context(settings)
     with ctx.db.unit(Principal.system("demo-seed")) as session:
-        if is_seeded(session):
+        first_run = not is_seeded(session)
+        if not first_run:
             logins = demo_logins(session)
         else:
             with _progress() as progress:
@@ -121,7 +122,10 @@ def demo(
                 logins = seed_demo(
                     session, n_companies=companies, progress=lambda n: progress.advance(task, n)
                 )
-    # The simulator runs inside the server (settings.simulate) and feeds it from the start.
+    # The simulator runs inside the server (settings.simulate); on the first run it first
+    # writes the last 20 minutes of history, so charts and OEE have data at once.
+    if first_run:
+        _demo_history(settings, ctx)
     table = Table(
         title="Demo logins (password for all: " + (logins[0].password if logins else "") + ")"
     )
@@ -133,6 +137,24 @@ def demo(
     url = f"http://{settings.host}:{settings.port}/"
     console.print(f"[bold green]Sandan is running at {url}[/]  (API docs: {url}docs)")
     _serve(settings, ctx)
+
+
+def _demo_history(settings: Settings, ctx: Context) -> None:
+    from datetime import timedelta
+
+    from sandan.simulator.feed import backfill, backfill_steps
+    from sandan.telemetry.factory import make_store
+
+    store = make_store(settings)
+    history = timedelta(minutes=20)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(
+                "Simulating 20 minutes of history", total=backfill_steps(history)
+            )
+            backfill(ctx.db, store, history, progress=lambda n: progress.advance(task, n))
+    finally:
+        store.close()
 
 
 @app.command()

@@ -87,3 +87,11 @@ def test_idle_and_changeover_are_losses_not_running() -> None:
 def test_no_data_is_zero_not_an_error() -> None:
     result = compute(OeeInputs(0, 0, 1.0, 0, 0))
     assert result.oee == 0.0
+
+
+def test_a_long_silence_is_a_gap_not_running_time() -> None:
+    minute = 60_000_000
+    ts = np.array([0, 60 * minute])  # running, then nothing heard for an hour, then running
+    states = np.array([RUNNING, RUNNING])
+    durations = state_durations(ts, states, 0, 70 * minute, max_hold_s=900)
+    assert durations[RUNNING] == 15 * 60 + 10 * 60

@@ -10,7 +10,7 @@ import numpy as np
 
 from conftest import World
 from sandan.core.context import Context
-from sandan.simulator.feed import feed_in_process
+from sandan.simulator.feed import backfill, feed_in_process
 from sandan.simulator.machines import RUNNING, ComplexSimulator, TagRow
 from sandan.telemetry.duckdb_store import DuckDBStore
 
@@ -52,13 +52,13 @@ def test_machines_behave() -> None:
 async def test_feed_goes_through_ingest(ctx: Context, world: World, tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "telemetry.duckdb")
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        feed_in_process(ctx.db, store, interval=0.2, backfill=timedelta(minutes=2), stop=stop)
-    )
+    stored = await asyncio.to_thread(backfill, ctx.db, store, timedelta(minutes=2))
+    assert stored == 2 * 12  # two tags, every 10 s for two minutes
+    task = asyncio.create_task(feed_in_process(ctx.db, store, interval=0.2, stop=stop))
     await asyncio.sleep(1.0)
     stop.set()
     await asyncio.wait_for(task, 10)
-    assert store.count() >= 2 * 12  # two tags, backfill every 10 s, then live steps
+    assert store.count() > stored  # live steps on top
     latest = store.latest([world.tags["A"], world.tags["B"]]).to_pylist()
     assert {r["tag_id"] for r in latest} == {world.tags["A"], world.tags["B"]}
     store.close()

@@ -66,11 +66,15 @@ def compute(x: OeeInputs) -> Oee:
 
 
 def state_durations(
-    ts_us: np.ndarray, states: np.ndarray, start_us: int, end_us: int
+    ts_us: np.ndarray,
+    states: np.ndarray,
+    start_us: int,
+    end_us: int,
+    max_hold_s: float | None = None,
 ) -> dict[int, float]:
-    """Seconds spent in each state within [start, end): each reading holds until the next.
-
-    Time before the first reading in the window is unknown and not counted.
+    """Seconds spent in each state within [start, end): each reading holds until the next,
+    and with `max_hold_s` for at most that long (a longer silence is then a gap in the data,
+    not running time). Time before the first reading is not counted.
     """
     if len(ts_us) == 0:
         return {}
@@ -78,6 +82,8 @@ def state_durations(
     ts = np.clip(ts_us[order].astype(np.int64), start_us, end_us)
     st = states[order].astype(np.int64)
     until = np.append(ts[1:], end_us)
+    if max_hold_s is not None:
+        until = np.minimum(until, ts + int(max_hold_s * 1_000_000))
     seconds = (until - ts) / 1_000_000
     return {int(s): float(seconds[st == s].sum()) for s in np.unique(st)}
 

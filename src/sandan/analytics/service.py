@@ -26,6 +26,7 @@ OUTPUT_TAGS = (
 )
 DEFECT_TAGS = ("defect_count", "fail_count", "yarn_breaks")
 MAX_POINTS = 2_000_000
+STATE_HOLD_S = 900.0  # a state heard nothing of for 15 minutes is a gap, not running time
 
 
 def _us(value: datetime) -> int:
@@ -68,7 +69,9 @@ def machine_oee(
     output = next((tags[n] for n in OUTPUT_TAGS if n in tags), None)
     defects = next((tags[n] for n in DEFECT_TAGS if n in tags), None)
     ts, states = _series(store, tags["state"], start, end)
-    durations = state_durations(ts, np.nan_to_num(states).astype(np.int64), _us(start), _us(end))
+    durations = state_durations(
+        ts, np.nan_to_num(states).astype(np.int64), _us(start), _us(end), max_hold_s=STATE_HOLD_S
+    )
     produced = good = 0.0
     estimated = ideal_cycle_s is None
     if output is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -24,30 +26,49 @@ def load_simulator(db: Database, seed: int = 7) -> ComplexSimulator | None:
     return ComplexSimulator(rows, seed=seed) if rows else None
 
 
+def backfill(
+    db: Database,
+    store: TelemetryStore,
+    history: timedelta,
+    progress: Callable[[int], None] | None = None,
+    step: float = 10.0,
+) -> int:
+    """Write `history` of simulated readings (10-second steps) ending now, through the same
+    ingest path as live data; returns the readings stored. The demo runs it before serving, so
+    charts and OEE have data the moment the first page opens."""
+    simulator = load_simulator(db)
+    if simulator is None:
+        return 0
+    ingestor = MessageIngestor(db, store, source="simulator")
+    now = datetime.now(UTC)
+    at = now - history
+    while at < now:
+        ingestor.ingest(simulator.messages(at, step))
+        at += timedelta(seconds=step)
+        if progress is not None:
+            progress(1)
+    return ingestor.stats.stored
+
+
+def backfill_steps(history: timedelta, step: float = 10.0) -> int:
+    """How many steps `backfill` takes (for its progress bar)."""
+    return math.ceil(history.total_seconds() / step)
+
+
 async def feed_in_process(
     db: Database,
     store: TelemetryStore,
     *,
     interval: float = 1.0,
-    backfill: timedelta = timedelta(minutes=20),
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run the simulator inside this process, through the same ingest path as MQTT messages.
-
-    It first backfills `backfill` of history (10-second steps) so charts and OEE have data at
-    once, then sends one message per device every `interval` seconds until `stop` is set.
-    """
+    """Run the simulator inside this process, through the same ingest path as MQTT messages:
+    one message per device every `interval` seconds until `stop` is set."""
     simulator = await asyncio.to_thread(load_simulator, db)
     if simulator is None:
         return
     ingestor = MessageIngestor(db, store, source="simulator")
-    now = datetime.now(UTC)
-    step = 10.0
-    at = now - backfill
-    while at < now:
-        await asyncio.to_thread(ingestor.ingest, simulator.messages(at, step))
-        at += timedelta(seconds=step)
-    log.info("simulator.backfilled", devices=len(simulator.devices), stored=ingestor.stats.stored)
+    log.info("simulator.started", devices=len(simulator.devices))
     stop = stop or asyncio.Event()
     while not stop.is_set():
         started = asyncio.get_running_loop().time()
