@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from sandan.analytics import service as oee_service
+from sandan.analytics.service import OUTPUT_TAGS
 from sandan.core.context import Context
 from sandan.core.errors import NotFound
 from sandan.registry import service as registry
@@ -35,16 +36,6 @@ LOSS_NAMES_KO = {
     "process_defects": "공정 불량",
     "reduced_yield": "초기 수율 저하",
 }
-OUTPUT_TAGS = (
-    "cycle_count",
-    "board_count",
-    "stroke_count",
-    "cell_count",
-    "wafer_count",
-    "tested_count",
-    "pick_count",
-    "inspected_count",
-)
 
 
 def _machines(page: PageContext, company_id: int) -> tuple[str, list[dict[str, Any]]]:
