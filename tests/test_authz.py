@@ -240,7 +240,7 @@ def readings(client: TestClient, world: World) -> None:
             json={
                 "tag": ["state", "state"],
                 "value": [1, 2],
-                "ts": [(datetime.now(UTC) - timedelta(minutes=m)).isoformat() for m in (30, 10)],
+                "ts": [(datetime.now(UTC) - timedelta(minutes=m)).isoformat() for m in (14, 4)],
             },
         )
         assert running.json()["stored"] == 2, running.text
@@ -276,8 +276,8 @@ def test_route_as_each_caller(
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/latest":
         assert [r["tag_id"] for r in response.json()] == [world.tags["A"]]
     if caller in ("owner", "operator") and case.path.endswith("/oee"):
-        oee = response.json()  # 20 min running, then 10 min idle, within the last hour
-        assert abs(oee["seconds_in_state"]["1"] - 1200) < 1 and oee["availability"] > 0.6
+        oee = response.json()  # 10 min running, then 4 min idle, within the last hour
+        assert abs(oee["seconds_in_state"]["1"] - 600) < 1 and oee["availability"] > 0.6
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/export.parquet":
         assert pq.read_table(io.BytesIO(response.content)).num_rows == 1
     if caller == "other" and response.status_code == 200:
