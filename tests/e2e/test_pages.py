@@ -307,6 +307,25 @@ def test_member_sees_only_their_own_company(page: Page, server: Server) -> None:
     shot(page, "member-other-company.png")
 
 
+def test_overview_shows_the_complex_live(page: Page, server: Server) -> None:
+    """The operator's overview: machines by state now, and the map coloured by how much of
+    each factory is running."""
+    from playwright.sync_api import expect
+
+    log_in(page, server, OPERATOR)
+    status = page.locator("#live-status")
+    expect(status).to_contain_text(re.compile(r"가동 \d+"))
+    running = int(re.search(r"가동 (\d+)", status.inner_text()).group(1))  # type: ignore[union-attr]
+    assert running > 100  # the simulated complex runs hundreds of machines
+    page.locator("#map-mode").get_by_text("가동 현황").click()
+    fills = page.locator("svg#complex-map a.company polygon")
+    expect(fills.first).to_have_attribute("fill", re.compile(r"#(16a34a|f59e0b|dc2626)"))
+    colours = {fills.nth(i).get_attribute("fill") for i in range(fills.count())}
+    assert colours <= {"#16a34a", "#f59e0b", "#dc2626", "#94a3b8"} and "#16a34a" in colours
+    wait_for_chart(page)
+    shot(page, "overview-live.png")
+
+
 def test_live_machines_move(page: Page, server: Server) -> None:
     """The simulator feeds the demo: a member's live page shows machine states and the power
     figures change within seconds."""

@@ -62,3 +62,18 @@ async def test_feed_goes_through_ingest(ctx: Context, world: World, tmp_path: Pa
     latest = store.latest([world.tags["A"], world.tags["B"]]).to_pylist()
     assert {r["tag_id"] for r in latest} == {world.tags["A"], world.tags["B"]}
     store.close()
+
+
+def test_a_restarted_simulator_carries_on() -> None:
+    """After a restart the machines keep their states and counters never go back."""
+    first = ComplexSimulator(_rows(), seed=3)
+    for _ in range(300):
+        values = first.step(10.0)
+    latest = dict(zip(first.tag_ids.tolist(), values.tolist(), strict=True))
+    second = ComplexSimulator(_rows(), seed=99)
+    second.resume(latest)
+    assert (second.state == first.state).all()
+    after = second.step(1.0)
+    names = np.array(second.names)
+    counters = np.isin(names, ["cycle_count", "defect_count"])
+    assert (after[counters] >= values[counters]).all()

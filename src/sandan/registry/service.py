@@ -607,3 +607,9 @@ def machine_tags(session: Session, principal: Principal, machine_id: int) -> dic
         raise ValidationFailed.one("machine_id", "is not a machine")
     stmt = owned_readable(Tag, principal).where(Tag.machine_id == machine.id).order_by(Tag.id)
     return {tag.name: tag.id for tag in session.scalars(stmt)}
+
+
+def state_tags(session: Session, principal: Principal) -> list[tuple[int, int]]:
+    """(tag_id, company_id) of every machine `state` tag the principal may read."""
+    stmt = readable(select(Tag.id, Tag.company_id), principal, Tag.company_id, Resource.assets)
+    return [(t, c) for t, c in session.execute(stmt.where(Tag.name == "state"))]

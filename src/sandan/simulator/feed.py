@@ -67,8 +67,10 @@ async def feed_in_process(
     simulator = await asyncio.to_thread(load_simulator, db)
     if simulator is None:
         return
+    latest = store.latest(simulator.tag_ids.tolist()).to_pylist()
+    simulator.resume({row["tag_id"]: row["value"] for row in latest})
     ingestor = MessageIngestor(db, store, source="simulator")
-    log.info("simulator.started", devices=len(simulator.devices))
+    log.info("simulator.started", devices=len(simulator.devices), resumed=len(latest))
     stop = stop or asyncio.Event()
     while not stop.is_set():
         started = asyncio.get_running_loop().time()

@@ -73,11 +73,26 @@ class ComplexSimulator:
         self.cycle_rate = self.rng.uniform(0.2, 2.0, n_dev)  # parts per second while running
         self.counter = np.zeros(len(tags))
         self.level = low + (self.high - low) * self.rng.uniform(0.4, 0.6, len(tags))
+        self.tag_ids = np.array([t.tag_id for t in tags], np.int64)
+
+    def resume(self, latest: dict[int, float]) -> None:
+        """Carry on from the last stored values (after a restart): states, counters, levels."""
+        for i, tag_id in enumerate(self.tag_ids.tolist()):
+            value = latest.get(tag_id)
+            if value is None:
+                continue
+            if self.is_state[i]:
+                self.state[self.tag_device[i]] = int(value)
+            elif self.is_counter[i]:
+                self.counter[i] = value
+            elif not self.is_power[i] and not self.is_bool[i]:
+                self.level[i] = value
 
     def _transition(self, dt: float) -> None:
         draw = self.rng.random(len(self.state))
+        before = self.state.copy()  # each machine moves at most once per step
         for origin, targets in RATES.items():
-            here = self.state == origin
+            here = before == origin
             threshold = 0.0
             for target, rate in targets.items():
                 p = rate * dt / 3600.0

@@ -216,6 +216,21 @@ def export_parquet(
     return path, count
 
 
+def machine_states(
+    session: Session, principal: Principal, store: TelemetryStore
+) -> dict[int, dict[int, int]]:
+    """company_id -> {state: machines in it now}, over the machines the principal may read."""
+    tags = registry.state_tags(session, principal)
+    company_of = dict(tags)
+    counts: dict[int, dict[int, int]] = {}
+    for row in store.latest([t for t, _ in tags]).to_pylist():
+        if row["value"] is None:
+            continue
+        per = counts.setdefault(company_of[row["tag_id"]], {})
+        per[int(row["value"])] = per.get(int(row["value"]), 0) + 1
+    return counts
+
+
 def dead_letters_readable(principal: Principal) -> Select[DeadLetter]:
     """Dead letters of the companies whose assets the principal may read."""
     return readable(select(DeadLetter), principal, DeadLetter.company_id, Resource.assets)

@@ -12,8 +12,9 @@ from sandan.web import admin, companies, live, login, overview
 
 def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     """Register every page and let NiceGUI serve them from the same app (and port)."""
-    for area in (login, overview, companies, admin):
+    for area in (login, companies, admin):
         area.register(ctx)
+    overview.register(ctx, store)
     live.register(ctx, store)
     ui.run_with(
         app,

@@ -78,7 +78,7 @@ def render(
                 f"{html.escape(z.get('label') or z['code'])}</text>"
             )
     for c in companies:
-        colour = DIVISION_COLOURS.get(str(c.get("ksic", ""))[:2], "#94a3b8")
+        colour = c.get("fill") or DIVISION_COLOURS.get(str(c.get("ksic", ""))[:2], "#94a3b8")
         stroke = (
             ' stroke="#dc2626" stroke-width="3"'
             if c["id"] == highlight
