@@ -178,6 +178,8 @@ class MqttIngest:
         self.directory = self.ingestor.directory
         self.ready = asyncio.Event()
         self._buffer: list[tuple[str, bytes, float]] = []
+        self._acks: list[tuple[int, int]] = []
+        self._paho: Any = None
         self._stopping = asyncio.Event()
 
     @property
@@ -205,7 +207,7 @@ class MqttIngest:
     async def _session(self) -> None:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = 3600  # keep queued QoS 1 messages across restarts
-        async with aiomqtt.Client(
+        client = aiomqtt.Client(
             self.host,
             self.port,
             identifier=self.client_id,
@@ -215,7 +217,13 @@ class MqttIngest:
             clean_start=self.client_id is None,
             properties=properties,
             max_queued_incoming_messages=0,
-        ) as client:
+        )
+        # Acknowledge a QoS 1 message only after its readings are committed: a worker killed
+        # mid-flush leaves them unacknowledged and the broker sends them again (the store's
+        # (tag, ts) key drops what was already kept).
+        client._client.manual_ack_set(True)
+        self._paho = client._client
+        async with client:
             await client.subscribe(self.subscription, qos=self.qos)
             self.ready.set()
             tasks = [
@@ -239,6 +247,7 @@ class MqttIngest:
         async for message in client.messages:
             self.stats.messages += 1
             self._buffer.append((str(message.topic), _bytes(message.payload), time.time() * 1000))
+            self._acks.append((message.mid, message.qos))
             if len(self._buffer) >= self.max_messages:
                 await self.flush()
 
@@ -252,7 +261,11 @@ class MqttIngest:
         if not self._buffer:
             return
         buffer, self._buffer = self._buffer, []
-        await asyncio.to_thread(self.ingestor.ingest, buffer)
+        acks, self._acks = self._acks, []
+        await asyncio.to_thread(self.ingestor.ingest, buffer)  # committed when it returns
+        for mid, qos in acks:
+            if qos > 0 and self._paho is not None:
+                self._paho.ack(mid, qos)
         self.stats.flushes += 1
         if self.on_flush is not None:
             await self.on_flush(self.stats)
