@@ -159,6 +159,15 @@ ON CONFLICT (tag_id, bucket) DO UPDATE SET
     count = excluded.count, last = excluded.last
 """
 
+# The count-weighted mean of the minutes, in numeric: float8 division raises "underflow" when
+# a subnormal sum is divided (PostgreSQL checks, IEEE would flush); below the smallest normal
+# double the mean is taken as 0, as float arithmetic elsewhere would round it.
+_WEIGHTED_MEAN = "sum(m.avg::numeric * m.count) / nullif(sum(m.count), 0)"
+_WEIGHTED_AVG = (
+    f"CASE WHEN abs({_WEIGHTED_MEAN}) < 2.2250738585072014e-308 THEN 0::float8 "
+    f"ELSE ({_WEIGHTED_MEAN})::float8 END"
+)
+
 # Then each touched hour from its (just recomputed) minutes: the same aggregate as over the raw
 # rows (the average weighted by count), from 60 rows an hour instead of one per reading.
 _ROLLUP_1H = f"""
@@ -170,7 +179,7 @@ FROM (
 ) h
 CROSS JOIN LATERAL (
     SELECT min(m.min) AS min, max(m.max) AS max,
-           sum(m.avg * m.count) / sum(m.count) AS avg, sum(m.count)::bigint AS count,
+           {_WEIGHTED_AVG} AS avg, sum(m.count)::bigint AS count,
            (array_agg(m.last ORDER BY m.bucket DESC))[1] AS last
     FROM {{s}}.rollup_1m m
     WHERE m.tag_id = h.tag_id AND m.bucket >= h.hour AND m.bucket < h.hour + interval '1 hour'
