@@ -21,12 +21,11 @@ import httpx
 import orjson
 import pyarrow as pa
 import uvicorn
+from _plant import bench_plant
 
 from sandan.app import create_app
 from sandan.core.context import Context
 from sandan.core.identity import service as identity
-from sandan.core.identity.principal import Principal
-from sandan.migrate import upgrade
 from sandan.registry import schemas, service
 from sandan.settings import Settings
 from sandan.telemetry.duckdb_store import DuckDBStore
@@ -41,22 +40,9 @@ def _free_port() -> int:
 
 
 def _setup(directory: Path) -> tuple[Settings, Context, str]:
-    settings = Settings(data_dir=directory, secret_key="bench")
-    upgrade(settings)
-    ctx = Context.build(settings)
-    system = Principal.system("bench")
-    with ctx.db.unit(system) as s:
-        cx = service.create_complex(
-            s, system, schemas.ComplexIn(code="B", name="bench", center_lat=36.1, center_lon=128.4)
-        )
-        zone = service.create_zone(s, system, schemas.ZoneIn(complex_id=cx.id, code="Z1", name="z"))
-        company = service.create_company(
-            s,
-            system,
-            schemas.CompanyIn(brn="1248100998", name="bench", ksic="26110", zone_id=zone.id),
-        )
-        site = service.create_site(s, system, schemas.SiteIn(company_id=company.id, name="s"))
-        device = service.create_device(s, system, schemas.DeviceIn(site_id=site.id, name="gw"))
+    settings, ctx, s, system, company_id, site_id = bench_plant(directory)
+    with s:
+        device = service.create_device(s, system, schemas.DeviceIn(site_id=site_id, name="gw"))
         for i in range(TAGS):
             service.create_tag(
                 s,
@@ -64,8 +50,9 @@ def _setup(directory: Path) -> tuple[Settings, Context, str]:
                 schemas.TagIn(device_id=device.id, name=f"t{i}", range_min=0, range_max=1000),
             )
         _, key = identity.issue_device_secret(
-            s, device_id=device.id, company_id=company.id, name="gw"
+            s, device_id=device.id, company_id=company_id, name="gw"
         )
+        s.commit()
     return settings, ctx, key
 
 

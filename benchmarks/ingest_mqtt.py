@@ -25,13 +25,10 @@ from pathlib import Path
 
 import aiomqtt
 import orjson
+from _plant import bench_plant
 
 from sandan.core.context import Context
-from sandan.core.identity.principal import Principal
-from sandan.migrate import upgrade
-from sandan.registry import schemas, service
 from sandan.registry.models import Device, Tag
-from sandan.settings import Settings
 from sandan.telemetry.duckdb_store import DuckDBStore
 from sandan.telemetry.mqtt import MqttIngest
 
@@ -50,29 +47,16 @@ persistence false
 
 
 def _setup(directory: Path) -> tuple[Context, int, list[int]]:
-    settings = Settings(data_dir=directory, secret_key="bench")
-    upgrade(settings)
-    ctx = Context.build(settings)
-    system = Principal.system("bench")
-    with ctx.db.unit(system) as s:
-        cx = service.create_complex(
-            s, system, schemas.ComplexIn(code="B", name="bench", center_lat=36.1, center_lon=128.4)
-        )
-        zone = service.create_zone(s, system, schemas.ZoneIn(complex_id=cx.id, code="Z1", name="z"))
-        company = service.create_company(
-            s,
-            system,
-            schemas.CompanyIn(brn="1248100998", name="bench", ksic="26110", zone_id=zone.id),
-        )
-        site = service.create_site(s, system, schemas.SiteIn(company_id=company.id, name="s"))
+    _, ctx, s, _, company_id, site_id = bench_plant(directory)
+    with s:
         devices = [
-            Device(company_id=company.id, site_id=site.id, name=f"meter-{i}")
+            Device(company_id=company_id, site_id=site_id, name=f"meter-{i}")
             for i in range(DEVICES)
         ]
         s.add_all(devices)
         s.flush()
         s.add_all(
-            Tag(company_id=company.id, device_id=d.id, name=name, range_min=lo, range_max=hi)
+            Tag(company_id=company_id, device_id=d.id, name=name, range_min=lo, range_max=hi)
             for d in devices
             for name, lo, hi in (
                 ("temperature", -40, 120),
@@ -81,7 +65,8 @@ def _setup(directory: Path) -> tuple[Context, int, list[int]]:
             )
         )
         ids = [d.id for d in devices]
-    return ctx, company.id, ids
+        s.commit()
+    return ctx, company_id, ids
 
 
 def _start_broker(directory: Path) -> subprocess.Popen[bytes]:

@@ -5,23 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from sandan.analytics import service
 from sandan.core.http import DbSession, RegistryRead
 from sandan.core.types import IdPath
-from sandan.telemetry.store import TelemetryStore
+from sandan.telemetry.deps import Store
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
-
-
-def get_store(request: Request) -> TelemetryStore:
-    store: TelemetryStore = request.app.state.telemetry_store
-    return store
-
-
-Store = Annotated[TelemetryStore, Depends(get_store)]
 
 
 class OeeOut(BaseModel):

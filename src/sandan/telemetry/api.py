@@ -13,21 +13,13 @@ from sandan.core.pagination import Page, PageParams, paginate
 from sandan.core.types import MAX_ID, IdQuery
 from sandan.telemetry import service
 from sandan.telemetry.decode import decode_json
+from sandan.telemetry.deps import Store
 from sandan.telemetry.models import DeadLetter
 from sandan.telemetry.schemas import DeadLetterOut, IngestOut, ReadingOut, RollupOut
-from sandan.telemetry.store import TelemetryStore
 
 router = APIRouter(prefix="/api/v1/telemetry", tags=["telemetry"])
 TagIds = Annotated[list[int], Query(alias="tag_id", min_length=1, max_length=1000)]
 MAX_BODY = 64 * 1024 * 1024
-
-
-def get_store(request: Request) -> TelemetryStore:
-    store: TelemetryStore = request.app.state.telemetry_store
-    return store
-
-
-Store = Annotated[TelemetryStore, Depends(get_store)]
 
 
 @router.post("/readings", response_model=IngestOut)

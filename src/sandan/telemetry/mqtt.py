@@ -30,7 +30,7 @@ from sandan.core.clock import utcnow
 from sandan.core.db import Database
 from sandan.core.identity.principal import Principal
 from sandan.telemetry import service
-from sandan.telemetry.decode import Columns, decode_many
+from sandan.telemetry.decode import decode_many
 from sandan.telemetry.directory import TagDirectory
 from sandan.telemetry.refine import refine
 from sandan.telemetry.store import TelemetryStore
@@ -120,7 +120,11 @@ class MessageIngestor:
         groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
         for index, field_name, reason in refined.rejects:
             groups[senders[origin[index]]].append(
-                {"field": field_name, "reason": reason, "reading": _reading(columns, index)}
+                {
+                    "field": field_name,
+                    "reason": reason,
+                    "reading": service.reading_of(columns, index),
+                }
             )
         for message, reason in unreadable:
             groups[senders[message]].append(
@@ -269,12 +273,3 @@ class MqttIngest:
         self.stats.flushes += 1
         if self.on_flush is not None:
             await self.on_flush(self.stats)
-
-
-def _reading(columns: Columns, index: int) -> dict[str, Any]:
-    ts = columns.ts[index].as_py()
-    return {
-        "tag": columns.tags[index].as_py(),
-        "ts": ts.isoformat() if ts else None,
-        "value": columns.value[index].as_py(),
-    }

@@ -56,7 +56,8 @@ def tag_table(tags: list[Any]) -> TagTable:
     )
 
 
-def _reading(columns: Columns, index: int) -> dict[str, Any]:
+def reading_of(columns: Columns, index: int) -> dict[str, Any]:
+    """One decoded reading as kept in a dead letter."""
     ts = columns.ts[index].as_py()
     return {
         "tag": columns.tags[index].as_py(),
@@ -87,7 +88,7 @@ def ingest(
     )
     if refined.rejects:
         rows = [
-            {"index": i, "field": f, "reason": r, "reading": _reading(columns, i)}
+            {"index": i, "field": f, "reason": r, "reading": reading_of(columns, i)}
             for i, f, r in refined.rejects[:MAX_DEAD_ROWS]
         ]
         letter = keep_rejects(
