@@ -146,6 +146,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     token_ids: dict[str, int] = field(default_factory=dict)
     import_run: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)  # set by tests that send
 
     def headers(self, who: str) -> dict[str, str]:
         return {} if who == "anonymous" else {"Authorization": f"Bearer {self.tokens[who]}"}

@@ -1,5 +1,6 @@
 """Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
 
+from sandan.analytics.models import DowntimeEvent
 from sandan.core.audit.models import AuditEntry, AuditHead
 from sandan.core.db import Base
 from sandan.core.identity.models import Credential, User, WebSession
@@ -27,6 +28,7 @@ __all__ = [
     "Credential",
     "DeadLetter",
     "Device",
+    "DowntimeEvent",
     "ImportRun",
     "Site",
     "Tag",

@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     mqtt_ingest: bool = Field(
         default=False, description="Run an MQTT ingest worker inside `sandan serve`."
     )
+    retention_raw_days: int | None = Field(
+        default=None, ge=1, description="Delete raw readings older than this (unset: keep)."
+    )
+    retention_1m_days: int | None = Field(
+        default=None, ge=1, description="Delete 1-minute rollups older than this (unset: keep)."
+    )
+    retention_1h_days: int | None = Field(
+        default=None, ge=1, description="Delete 1-hour rollups older than this (unset: keep)."
+    )
+    retention_every_hours: float = Field(
+        default=24.0, ge=0, description="How often `sandan serve` applies retention (0: never)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a web login.")
@@ -41,6 +53,16 @@ class Settings(BaseSettings):
     api_token_days: int = Field(default=90, description="Default lifetime of an API token.")
     default_language: str = Field(default="ko", description="ko or en")
     log_json: bool = Field(default=False, description="structlog JSON lines instead of console.")
+    plant_timezone: str = Field(
+        default="Asia/Seoul", description="Local time of the plants, for shifts and days (OEE)."
+    )
+    shifts: str = Field(
+        default="06:00,14:00,22:00",
+        description="Shift start times, local; a production day begins with the first.",
+    )
+    downtime_min_idle_minutes: int = Field(
+        default=5, ge=1, description="Idle time shorter than this is no downtime event."
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to an SQLite file in the data directory."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from conftest import PASSWORD, World, square
+from sandan.migrate import head_revision
 from sandan.registry.validators import brn_check_digit
 
 
@@ -184,7 +185,7 @@ def test_overview_counts_everyone_but_shows_only_own_footprints(
 def test_ops_endpoints(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
-    assert ready.status_code == 200 and ready.json()["schema"] == "0002"
+    assert ready.status_code == 200 and ready.json()["schema"] == head_revision()
     client.get("/api/v1/companies")
     metrics = client.get("/metrics").text
     assert "sandan_http_requests_total" in metrics and 'route="/api/v1/companies"' in metrics

@@ -25,6 +25,7 @@ from sandan.telemetry.sparkplug.codec import (
     decode,
     encode_data,
     encode_dbirth,
+    encode_ddeath,
     encode_nbirth,
     encode_ndeath,
 )
@@ -122,6 +123,13 @@ class EdgeNode:
             ]
             await self.client.publish(self.topic(MessageType.DDATA), encode_data(metrics, seq=seq))
             return seq
+
+    async def ddeath(self) -> None:
+        """DDEATH of the device (with the node's next seq)."""
+        async with self._lock:
+            await self.client.publish(
+                self.topic(MessageType.DDEATH), encode_ddeath(seq=self._next_seq())
+            )
 
     async def _commands(self) -> None:
         async for message in self.client.messages:

@@ -103,7 +103,7 @@ def test_bad_readings_are_rejected_with_reasons_and_kept(
     assert latest.json()[0]["value"] == 12500.0
     assert latest.json()[0]["quality"] == 1  # 4 % above the 12,000 rpm range: suspect drift
     metrics = client.get("/metrics").text
-    assert 'sandan_telemetry_readings_total{outcome="rejected"} 5.0' in metrics
+    assert 'sandan_telemetry_readings_total{outcome="rejected",source="http"} 5.0' in metrics
 
 
 def test_a_device_speaks_only_for_itself(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sandan.core.audit.service import install as install_audit
 from sandan.core.bus import EventBus, make_bus
 from sandan.core.db import Database, make_engine
-from sandan.core.metrics import Metrics
+from sandan.core.metrics import METRICS_KEY, Metrics
 from sandan.settings import Settings
 
 
@@ -25,4 +25,6 @@ class Context:
         bus = make_bus(settings.bus_url)
         db = Database(make_engine(settings), bus)
         install_audit(db.factory)
-        return cls(settings=settings, db=db, bus=bus, metrics=Metrics())
+        metrics = Metrics()
+        db.factory.configure(info={METRICS_KEY: metrics})  # shared pipelines count here
+        return cls(settings=settings, db=db, bus=bus, metrics=metrics)

@@ -4,7 +4,7 @@ and its demo logins. Runs once, on an empty database."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,41 @@ from sandan.registry.models import Asset, Company, Contact, Device, Site, Tag
 
 DEMO_PASSWORD = "sandan-demo-2026"
 _PROTOCOLS = ("mqtt", "sparkplug", "opcua", "mqtt", "http")
+OPCUA_PORT = 48400
+
+
+@dataclass
+class Wiring:
+    """Which protocol each machine's gateway device speaks, and so its address.
+
+    `protocol=None` is the demo's mix; otherwise every device speaks `protocol`, except the
+    first `opcua` machines, which are OPC UA servers. Addresses follow the ingest workers'
+    conventions, so `sandan simulate` can serve and publish exactly what the registry says:
+    Sparkplug `<BRN>/S<site>/<area>-<line>-<machine>` (group, edge node, device; metric =
+    tag name), OPC UA `opc.tcp://127.0.0.1:<opcua_port + k>/sandan/` for the k-th OPC UA
+    device, each tag at node `ns=2;s=<tag name>`.
+    """
+
+    protocol: str | None = None
+    opcua: int = 0
+    opcua_port: int = OPCUA_PORT
+    _opcua_seen: int = field(default=0, init=False, repr=False)
+
+    def pick(self, machine_id: int) -> str:
+        if self.protocol is None:
+            return _PROTOCOLS[machine_id % len(_PROTOCOLS)]
+        return "opcua" if self._opcua_seen < self.opcua else self.protocol
+
+    def address(self, protocol: str, brn: str, site: int, path: tuple[str, str, str]) -> str:
+        if protocol == "sparkplug":
+            return f"{brn}/S{site}/{'-'.join(path)}"
+        if protocol == "opcua":
+            port = self.opcua_port + self._opcua_seen
+            if port > 65535:
+                raise ValueError(f"OPC UA device {self._opcua_seen + 1} would need port {port}")
+            self._opcua_seen += 1
+            return f"opc.tcp://127.0.0.1:{port}/sandan/"
+        return f"{brn}-{'-'.join(path)}"
 
 
 @dataclass(frozen=True)
@@ -38,10 +73,15 @@ def seed_demo(
     n_companies: int = 60,
     seed: int = 7,
     progress: Callable[[int], None] | None = None,
+    *,
+    demo: DemoComplex | None = None,
+    wiring: Wiring | None = None,
 ) -> list[DemoLogin]:
-    """Create the demo complex through the registry's rules, then its users; returns logins."""
+    """Create the demo complex through the registry's rules, then its users; returns logins.
+    `demo` replaces the generated complex (the simulator passes a resized one)."""
     principal = Principal.system("demo-seed")
-    demo: DemoComplex = build_demo_complex(n_companies=n_companies, seed=seed)
+    demo = demo or build_demo_complex(n_companies=n_companies, seed=seed)
+    wiring = wiring or Wiring()
     cx = service.create_complex(
         session,
         principal,
@@ -85,18 +125,20 @@ def seed_demo(
             Contact(company_id=company.id, name=c.name, role=c.role, phone=c.phone, email=c.email)
             for c in dc.contacts
         )
-        _seed_plant(session, company, dc.sites)
+        _seed_plant(session, company, dc.sites, wiring)
         if progress is not None:
             progress(1)
     session.flush()
     return _seed_users(session, principal, companies)
 
 
-def _seed_plant(session: Session, company: Company, sites: tuple[object, ...]) -> None:
+def _seed_plant(
+    session: Session, company: Company, sites: tuple[object, ...], wiring: Wiring
+) -> None:
     """Sites, the ISA-95 tree, one gateway device per machine and its tags."""
     from sandan.registry.demo_data import DemoSite
 
-    for ds in sites:
+    for site_no, ds in enumerate(sites, start=1):
         assert isinstance(ds, DemoSite)
         site = Site(
             company_id=company.id,
@@ -139,17 +181,22 @@ def _seed_plant(session: Session, company: Company, sites: tuple[object, ...]) -
                 ]
                 session.add_all(machines)
                 session.flush()
-                devices = [
-                    Device(
-                        company_id=company.id,
-                        site_id=site.id,
-                        machine_id=m.id,
-                        name=f"{m.code}-gw",
-                        protocol=_PROTOCOLS[m.id % len(_PROTOCOLS)],
-                        external_id=f"{company.brn}-{da.code}-{dl.code}-{m.code}",
+                devices = []
+                for m in machines:
+                    protocol = wiring.pick(m.id)
+                    external_id = wiring.address(
+                        protocol, company.brn, site_no, (da.code, dl.code, m.code)
                     )
-                    for m in machines
-                ]
+                    devices.append(
+                        Device(
+                            company_id=company.id,
+                            site_id=site.id,
+                            machine_id=m.id,
+                            name=f"{m.code}-gw",
+                            protocol=protocol,
+                            external_id=external_id,
+                        )
+                    )
                 session.add_all(devices)
                 session.flush()
                 session.add_all(
@@ -164,6 +211,7 @@ def _seed_plant(session: Session, company: Company, sites: tuple[object, ...]) -
                         range_min=t.range_min,
                         range_max=t.range_max,
                         sampling_ms=t.sampling_ms,
+                        source_address=f"ns=2;s={t.name}" if dev.protocol == "opcua" else "",
                     )
                     for dev, m, dm in zip(devices, machines, dl.machines, strict=True)
                     for t in dm.tags
@@ -173,12 +221,12 @@ def _seed_plant(session: Session, company: Company, sites: tuple[object, ...]) -
 def _seed_users(
     session: Session, principal: Principal, companies: list[Company]
 ) -> list[DemoLogin]:
-    first, second = companies[0], companies[1]
+    first, others = companies[0], companies[1:2]  # a one-factory simulation has no second
     people = [
         ("operator@sandan.example", "산단 운영자 (Complex operator)", Role.complex_operator, None),
         (f"admin@{_domain(first)}", f"{first.name} 관리자", Role.company_admin, first),
         (f"member@{_domain(first)}", f"{first.name} 직원", Role.company_member, first),
-        (f"admin@{_domain(second)}", f"{second.name} 관리자", Role.company_admin, second),
+        *((f"admin@{_domain(c)}", f"{c.name} 관리자", Role.company_admin, c) for c in others),
         ("safety@sandan.example", "통합관제 운영자 (Safety operator)", Role.safety_operator, None),
         ("logistics@sandan.example", "물류센터 운영자 (Logistics)", Role.logistics_operator, None),
         ("auditor@sandan.example", "감사 (Auditor)", Role.auditor, None),

@@ -162,6 +162,9 @@ class Tag(Audited, Base):
     range_min: Mapped[float | None] = mapped_column(Float)
     range_max: Mapped[float | None] = mapped_column(Float)
     sampling_ms: Mapped[int] = mapped_column(default=1000)
+    # Where the device reports it when that is not its name: an OPC UA node id
+    # ("ns=2;s=Press1.Power"); empty means the tag's name (MQTT JSON key, Sparkplug metric).
+    source_address: Mapped[str] = mapped_column(String(300), default="")
 
 
 class ImportRun(Base):

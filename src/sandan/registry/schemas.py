@@ -270,6 +270,9 @@ class TagIn(BaseModel):
     range_min: float | None = None
     range_max: float | None = None
     sampling_ms: int = Field(default=1000, ge=1, le=86_400_000)
+    source_address: str = Field(
+        default="", max_length=300, description="OPC UA node id; empty means the tag's name."
+    )
 
     @model_validator(mode="after")
     def _range(self) -> TagIn:
@@ -289,6 +292,7 @@ class TagPatch(BaseModel):
     range_min: float | None = None
     range_max: float | None = None
     sampling_ms: int | None = Field(default=None, ge=1, le=86_400_000)
+    source_address: str | None = Field(default=None, max_length=300)
 
 
 class TagOut(_Out):
@@ -303,6 +307,7 @@ class TagOut(_Out):
     range_min: float | None
     range_max: float | None
     sampling_ms: int
+    source_address: str
 
 
 class CountRow(BaseModel):

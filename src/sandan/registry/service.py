@@ -4,6 +4,7 @@ are filtered inside the query, writes are checked against the principal's compan
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select
@@ -484,6 +485,84 @@ def asset_tree(session: Session, principal: Principal, company_id: int) -> list[
     return list(roots.values())
 
 
+@dataclass(frozen=True)
+class MachineTags:
+    """A machine, the line it stands on (the nearest line above it) and its tags by name."""
+
+    id: int
+    company_id: int
+    code: str
+    name: str
+    line_id: int | None
+    line_label: str
+    tags: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+def machines_with_tags(
+    session: Session,
+    principal: Principal,
+    *,
+    company_id: int | None = None,
+    asset_id: int | None = None,
+    level: str | None = None,
+    field: str = "asset_id",
+) -> list[MachineTags]:
+    """The readable machines of a company, or under an asset (a line, an area or one machine),
+    with their lines and tag ids, in two queries whatever their number (analytics reads a
+    whole company at once). A hidden or missing company or asset answers 404; an asset not
+    of `level` (when given) is refused naming `field`."""
+    root = get_owned(session, principal, Asset, asset_id) if asset_id is not None else None
+    if root is not None and level is not None and root.level != level:
+        raise ValidationFailed.one(field, f"is not a {level}")
+    if root is not None:
+        owner = root.company_id
+    else:
+        owner = get_company(session, principal, company_id or 0).id
+    assets = session.scalars(
+        owned_readable(Asset, principal).where(Asset.company_id == owner).order_by(Asset.code)
+    ).all()
+    by_id = {a.id: a for a in assets}
+
+    def chain(asset: Asset) -> list[Asset]:
+        found = [asset]
+        while found[-1].parent_id is not None and found[-1].parent_id in by_id:
+            found.append(by_id[found[-1].parent_id])
+        return found
+
+    machines = [
+        (m, chain(m))
+        for m in assets
+        if m.level == "machine" and (root is None or any(a.id == root.id for a in chain(m)))
+    ]
+    tags: dict[int, dict[str, int]] = {}
+    if machines:
+        stmt = readable(
+            select(Tag.machine_id, Tag.name, Tag.id), principal, Tag.company_id, Resource.assets
+        ).where(Tag.machine_id.in_([m.id for m, _ in machines]))
+        for machine_id, name, tag_id in session.execute(stmt.order_by(Tag.id)):
+            if machine_id is not None:
+                tags.setdefault(machine_id, {}).setdefault(name, tag_id)
+    result = []
+    for machine, ancestors in machines:
+        line = next((a for a in ancestors if a.level == "line"), None)
+        result.append(
+            MachineTags(
+                id=machine.id,
+                company_id=machine.company_id,
+                code=machine.code,
+                name=machine.name,
+                line_id=line.id if line else None,
+                line_label=f"{line.code} · {line.name}" if line else "",
+                tags=tags.get(machine.id, {}),
+            )
+        )
+    return result
+
+
 def overview(
     session: Session, principal: Principal, complex_id: int | None = None
 ) -> schemas.Overview:
@@ -600,6 +679,29 @@ def enabled_devices(session: Session) -> dict[int, int]:
     }
 
 
+def protocol_tag_rows(
+    session: Session, protocol: str
+) -> list[tuple[int, int, str, int | None, str | None, str | None, str | None]]:
+    """Every enabled device of a protocol (`sparkplug`, `opcua`) with its tags, for the ingest
+    worker that maps external ids to devices: (device_id, company_id, external_id, tag_id,
+    tag name, source_address, data_type); a device without tags has one row of None."""
+    rows = session.execute(
+        select(
+            Device.id,
+            Device.company_id,
+            Device.external_id,
+            Tag.id,
+            Tag.name,
+            Tag.source_address,
+            Tag.data_type,
+        )
+        .outerjoin(Tag, Tag.device_id == Device.id)
+        .where(Device.enabled, Device.protocol == protocol)
+        .order_by(Device.id, Tag.id)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def machine_tags(session: Session, principal: Principal, machine_id: int) -> dict[str, int]:
     """name -> tag id of the tags measuring a machine the principal may read."""
     machine = get_owned(session, principal, Asset, machine_id)
@@ -613,3 +715,29 @@ def state_tags(session: Session, principal: Principal) -> list[tuple[int, int]]:
     """(tag_id, company_id) of every machine `state` tag the principal may read."""
     stmt = readable(select(Tag.id, Tag.company_id), principal, Tag.company_id, Resource.assets)
     return [(t, c) for t, c in session.execute(stmt.where(Tag.name == "state"))]
+
+
+def ingest_tag_units(session: Session) -> dict[int, str]:
+    """tag_id -> unit of every tag of every enabled device: the canonical units an ingest
+    worker converts readings to (apart from `ingest_tag_rows`, whose row shape is unpacked)."""
+    rows = session.execute(
+        select(Tag.id, Tag.unit).join(Device, Device.id == Tag.device_id).where(Device.enabled)
+    )
+    return {tag_id: unit for tag_id, unit in rows}
+
+
+def readable_tag_profiles(
+    session: Session, principal: Principal, tag_ids: list[int]
+) -> list[tuple[int, int, str, int]]:
+    """(tag_id, device_id, name, sampling_ms) of the tags whose readings the principal may see,
+    for the gap and data-quality reports."""
+    if not tag_ids:
+        return []
+    stmt = readable(
+        select(Tag.id, Tag.device_id, Tag.name, Tag.sampling_ms),
+        principal,
+        Tag.company_id,
+        Resource.assets,
+    )
+    rows = session.execute(stmt.where(Tag.id.in_(tag_ids)).order_by(Tag.id))
+    return [(t, d, n, s) for t, d, n, s in rows]

@@ -1,4 +1,4 @@
-"""The FastAPI dependency that hands routes the app's telemetry store."""
+"""FastAPI dependencies that hand routes the app's telemetry store and live hub."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from sandan.telemetry.live import LiveHub
 from sandan.telemetry.store import TelemetryStore
 
 
@@ -15,3 +16,11 @@ def get_store(request: Request) -> TelemetryStore:
 
 
 Store = Annotated[TelemetryStore, Depends(get_store)]
+
+
+def get_hub(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.live_hub
+    return hub
+
+
+Hub = Annotated[LiveHub, Depends(get_hub)]

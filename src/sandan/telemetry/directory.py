@@ -32,6 +32,7 @@ class TagDirectory:
             range_min=np.zeros(0),
             range_max=np.zeros(0),
             integral=np.zeros(0, bool),
+            units=pa.array([], pa.string()),
         )
         self.tag_device = np.zeros(0, np.int64)
         self.device_company: dict[int, int] = {}
@@ -50,12 +51,14 @@ class TagDirectory:
         with self.db.unit() as session:
             rows = [r for r in registry.ingest_tag_rows(session) if r[6] != "str"]
             devices = registry.enabled_devices(session)
+            units = registry.ingest_tag_units(session)
         self.table = TagTable(
             ids=np.array([r[0] for r in rows], np.int32),
             names=pa.array([f"{r[1]}/{r[3]}" for r in rows], pa.string()),
             range_min=np.array([np.nan if r[4] is None else r[4] for r in rows], np.float64),
             range_max=np.array([np.nan if r[5] is None else r[5] for r in rows], np.float64),
             integral=np.array([r[6] in ("int", "bool") for r in rows], bool),
+            units=pa.array([units.get(r[0], "") for r in rows], pa.string()),
         )
         self.tag_device = np.array([r[1] for r in rows], np.int64)
         self.device_company = devices

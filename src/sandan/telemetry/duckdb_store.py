@@ -8,15 +8,16 @@ before the caller acknowledges the readings.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sandan.telemetry.store import READINGS, ROLLUPS, Resolution
+from sandan.telemetry import quality_sql
+from sandan.telemetry.store import GAP_FACTOR, READINGS, ROLLUPS, Resolution, rollup_window
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -165,6 +166,55 @@ class DuckDBStore:
                 params={"ids": tag_ids, "start": _naive_utc(start), "end": _naive_utc(end)},
             ).to_arrow_table()
         return result.cast(ROLLUPS)
+
+    def aggregate_rollups(
+        self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution, query: str
+    ) -> pa.Table:
+        ids, window = rollup_window(tag_ids, start, end)
+        source = (  # a semi-join on the ids and integer seconds: the cheapest per row
+            f"SELECT tag_id, epoch_us(bucket) // 1000000 AS t, min, max, avg, count, last "
+            f"FROM {_ROLLUP_TABLES[resolution]} WHERE tag_id IN (SELECT unnest([{ids}])) "
+            f"AND {window}"
+        )
+        with self._lock:  # a cursor of its own: the read does not hold up appends
+            cursor = self._con.cursor()
+        try:
+            result: pa.Table = cursor.sql(
+                f"WITH rollups AS ({source}) SELECT * FROM ({query}) AS q"
+            ).to_arrow_table()
+        finally:
+            cursor.close()
+        return result
+
+    def gaps(
+        self,
+        sampling_ms: dict[int, int],
+        start: datetime,
+        end: datetime,
+        factor: float = GAP_FACTOR,
+        limit: int = 10_000,
+    ) -> pa.Table:
+        return quality_sql.gaps(
+            self._rows, quality_sql.DUCKDB, sampling_ms, start, end, factor, limit
+        )
+
+    def quality_daily(
+        self,
+        sampling_ms: dict[int, int],
+        first: date,
+        last: date,
+        *,
+        until: datetime,
+        factor: float = GAP_FACTOR,
+        rejected: dict[tuple[int, date], int] | None = None,
+    ) -> pa.Table:
+        return quality_sql.quality_daily(
+            self._rows, quality_sql.DUCKDB, sampling_ms, first, last, until, factor, rejected
+        )
+
+    def _rows(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(query, params).fetchall()
 
     def apply_retention(self, now: datetime, keep: dict[str, timedelta]) -> dict[str, int]:
         deleted: dict[str, int] = {}

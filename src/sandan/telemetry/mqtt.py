@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiomqtt
 import structlog
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from sandan.core.clock import utcnow
 from sandan.core.db import Database
@@ -32,6 +31,7 @@ from sandan.core.identity.principal import Principal
 from sandan.telemetry import service
 from sandan.telemetry.decode import decode_many
 from sandan.telemetry.directory import TagDirectory
+from sandan.telemetry.mqtt_wire import MqttWire, MqttWireError, keep_alive, open_wire, subscribe
 from sandan.telemetry.refine import refine
 from sandan.telemetry.store import TelemetryStore
 
@@ -52,10 +52,7 @@ class MqttStats:
     per_reason: dict[str, int] = field(default_factory=dict)
 
 
-def _bytes(payload: Any) -> bytes:
-    return payload if isinstance(payload, bytes) else str(payload).encode()
-
-
+@functools.lru_cache(maxsize=1 << 17)  # a complex's device topics repeat every flush
 def parse_topic(topic: str) -> tuple[int, int] | None:
     """(company_id, device_id) of a data topic, or None when it is not one."""
     parts = topic.split("/")
@@ -131,7 +128,13 @@ class MessageIngestor:
                 {"reason": reason, "payload": payloads[message].decode("utf-8", "replace")[:2000]}
             )
         with self.db.unit(Principal.system(f"{self.source}-ingest")) as session:
-            stored = service.store_batch(session, self.store, refined.batch, source=self.source)
+            stored = service.store_batch(
+                session,
+                self.store,
+                refined.batch,
+                source=self.source,
+                in_batch_duplicates=refined.in_batch_duplicates,
+            )
             for (company_id, device_id), rows in groups.items():
                 service.keep_rejects(session, self.source, company_id, device_id, rows)
             if refused:  # no verified company: the operator's to look at
@@ -148,7 +151,12 @@ class MessageIngestor:
 
 
 class MqttIngest:
-    """One ingest worker: subscribe, buffer, flush batches into the store."""
+    """One ingest worker: subscribe, collect, flush batches into the store, then acknowledge.
+
+    A flush starts when `flush_ms` passed since the first message waiting, when the stream
+    paused for `idle_ms` (a quiet period, or the broker waiting for our acknowledgements),
+    or when `max_messages` wait. While one flush is stored in a thread, the next one is
+    received."""
 
     def __init__(
         self,
@@ -159,31 +167,31 @@ class MqttIngest:
         group: str | None = "sandan",
         client_id: str | None = None,
         flush_ms: int = 100,
+        idle_ms: int = 5,
         max_messages: int = 20_000,
         on_flush: Callable[[MqttStats], Awaitable[None]] | None = None,
         directory: TagDirectory | None = None,
         qos: int = 1,
+        keepalive: int = 30,
     ) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 1883
         self.username = parts.username
         self.password = parts.password
-        self.db = db
-        self.store = store
         self.group = group
         self.client_id = client_id
         self.flush_ms = flush_ms
+        self.idle_ms = idle_ms
         self.max_messages = max_messages
         self.on_flush = on_flush
         self.qos = qos  # 1: at-least-once with acks; 0: the broker may drop under overload
+        self.keepalive = keepalive
         self.ingestor = MessageIngestor(db, store, directory)
         self.stats = self.ingestor.stats
         self.directory = self.ingestor.directory
         self.ready = asyncio.Event()
-        self._buffer: list[tuple[str, bytes, float]] = []
-        self._acks: list[tuple[int, int]] = []
-        self._paho: Any = None
+        self._wire: MqttWire | None = None
         self._stopping = asyncio.Event()
 
     @property
@@ -197,7 +205,7 @@ class MqttIngest:
             try:
                 await self._session()
                 delay = 0.5
-            except aiomqtt.MqttError as exc:
+            except MqttWireError as exc:
                 self.stats.errors += 1
                 self.ready.clear()
                 log.warning("mqtt.disconnected", error=str(exc), retry_in=delay)
@@ -209,67 +217,75 @@ class MqttIngest:
         self._stopping.set()
 
     async def _session(self) -> None:
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = 3600  # keep queued QoS 1 messages across restarts
-        client = aiomqtt.Client(
+        # A named client keeps its session (and the broker its unacknowledged QoS 1
+        # messages) for an hour, so a restarted worker gets them again.
+        wire = await open_wire(
             self.host,
             self.port,
-            identifier=self.client_id,
+            client_id=self.client_id or f"sandan-ingest-{uuid.uuid4().hex[:12]}",
             username=self.username,
             password=self.password,
-            protocol=aiomqtt.ProtocolVersion.V5,
             clean_start=self.client_id is None,
-            properties=properties,
-            max_queued_incoming_messages=0,
+            session_expiry=3600 if self.client_id else 0,
+            keepalive=self.keepalive,
         )
-        # Acknowledge a QoS 1 message only after its readings are committed: a worker killed
-        # mid-flush leaves them unacknowledged and the broker sends them again (the store's
-        # (tag, ts) key drops what was already kept).
-        client._client.manual_ack_set(True)
-        self._paho = client._client
-        async with client:
-            await client.subscribe(self.subscription, qos=self.qos)
+        self._wire = wire
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await subscribe(wire, self.subscription, self.qos)
             self.ready.set()
             tasks = [
-                asyncio.create_task(self._flush_periodically()),
-                asyncio.create_task(self._consume(client)),
-                asyncio.create_task(self._stopping.wait()),
+                asyncio.create_task(self._pump(wire)),
+                asyncio.create_task(keep_alive(wire, self.keepalive)),
+                asyncio.create_task(self._stopping.wait()),  # type: ignore[arg-type]
             ]
-            try:
-                done, _ = await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
-                if tasks[1] in done:
-                    tasks[1].result()  # the connection failed: raise to reconnect
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                        await task
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not tasks[2]:
+                    task.result()  # the connection failed: raise to reconnect
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, MqttWireError):
+                    await task
+            if not wire.closed.done():
                 await self.flush()
+            wire.close()
+            self._wire = None
 
-    async def _consume(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            self.stats.messages += 1
-            self._buffer.append((str(message.topic), _bytes(message.payload), time.time() * 1000))
-            self._acks.append((message.mid, message.qos))
-            if len(self._buffer) >= self.max_messages:
-                await self.flush()
-
-    async def _flush_periodically(self) -> None:
+    async def _pump(self, wire: MqttWire) -> None:
+        """Wait for messages, let a batch gather, ingest it; until the connection fails."""
         while True:
-            await asyncio.sleep(self.flush_ms / 1000)
+            arrived: asyncio.Future[Any] = asyncio.ensure_future(wire.arrived.wait())
+            waiters: list[asyncio.Future[Any]] = [arrived, wire.closed]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            arrived.cancel()
+            if wire.closed.done():
+                wire.closed.result()
+            first = time.monotonic()
+            while not wire.closed.done():
+                await asyncio.sleep(min(self.idle_ms, self.flush_ms) / 1000)
+                quiet_ms = time.time() * 1000 - wire.last_arrival
+                if (
+                    len(wire.messages) >= self.max_messages
+                    or quiet_ms >= self.idle_ms
+                    or (time.monotonic() - first) * 1000 >= self.flush_ms
+                ):
+                    break
             await self.flush()
 
     async def flush(self) -> None:
-        """Ingest what is buffered: one unit of work for the whole flush."""
-        if not self._buffer:
+        """Ingest what has arrived: one unit of work for the whole flush, acknowledged only
+        after it is committed (a worker killed mid-flush leaves the messages unacknowledged
+        and the broker sends them again; the store's (tag, ts) key drops what was kept)."""
+        wire = self._wire
+        if wire is None or not wire.messages:
             return
-        buffer, self._buffer = self._buffer, []
-        acks, self._acks = self._acks, []
+        buffer, acks = wire.take()
+        self.stats.messages += len(buffer)
         await asyncio.to_thread(self.ingestor.ingest, buffer)  # committed when it returns
-        for mid, qos in acks:
-            if qos > 0 and self._paho is not None:
-                self._paho.ack(mid, qos)
+        wire.ack(acks)
         self.stats.flushes += 1
         if self.on_flush is not None:
             await self.on_flush(self.stats)

@@ -20,6 +20,7 @@ borrows a connection from a small pool.
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import zlib
@@ -32,11 +33,20 @@ from typing import Any, Literal
 import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from sandan.telemetry.store import BAD, READINGS, ROLLUPS, Resolution
+from sandan.telemetry import quality_sql
+from sandan.telemetry.store import (
+    BAD,
+    GAP_FACTOR,
+    READINGS,
+    ROLLUPS,
+    Resolution,
+    rollup_window,
+)
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -570,6 +580,56 @@ class PostgresStore:
         )
         params = [list(tag_ids), start, end]
         return self._fetch(conn, _ROLLUP_COLUMNS, inner, params, ["bucket", "tag_id"])
+
+    def aggregate_rollups(
+        self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution, query: str
+    ) -> pa.Table:
+        ids, window = rollup_window(tag_ids, start, end)
+        table = {"1m": "rollup_1m", "1h": "rollup_1h"}[resolution]
+        source = (
+            "SELECT tag_id, CAST(EXTRACT(EPOCH FROM bucket) AS BIGINT) AS t, min, max, avg, "
+            f"count, last FROM {self._s}.{table} "
+            f"WHERE tag_id = ANY('{{{ids if tag_ids else ''}}}'::int4[]) AND {window}"
+        )
+        statement = f"WITH rollups AS ({source}) SELECT * FROM ({query}) AS q"
+        copy_out = f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        with self._connection() as conn, conn.cursor() as cur, cur.copy(copy_out) as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+        # Every column as a double: inferred from the first block, a sum printed "60" would
+        # fail on a later "12.5" (the caller casts the columns it needs).
+        names = data.split(b"\n", 1)[0].decode().split(",")
+        doubles = pa_csv.ConvertOptions(column_types={n: pa.float64() for n in names})
+        return pa_csv.read_csv(io.BytesIO(data), convert_options=doubles)
+
+    def gaps(
+        self,
+        sampling_ms: dict[int, int],
+        start: datetime,
+        end: datetime,
+        factor: float = GAP_FACTOR,
+        limit: int = 10_000,
+    ) -> pa.Table:
+        dialect = quality_sql.postgres(self._s)
+        return quality_sql.gaps(self._rows, dialect, sampling_ms, start, end, factor, limit)
+
+    def quality_daily(
+        self,
+        sampling_ms: dict[int, int],
+        first: date,
+        last: date,
+        *,
+        until: datetime,
+        factor: float = GAP_FACTOR,
+        rejected: dict[tuple[int, date], int] | None = None,
+    ) -> pa.Table:
+        dialect = quality_sql.postgres(self._s)
+        return quality_sql.quality_daily(
+            self._rows, dialect, sampling_ms, first, last, until, factor, rejected
+        )
+
+    def _rows(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return conn.execute(query, params).fetchall()
 
     def apply_retention(self, now: datetime, keep: dict[str, timedelta]) -> dict[str, int]:
         """Raw: drop every day partition wholly before the cutoff, then delete the older rows

@@ -3,6 +3,8 @@ duplicates, and flag each reading good / suspect / bad.
 
 Rules (documented in docs/telemetry.md):
 - a tag the sending device does not own, an unreadable time or a non-number is rejected;
+- a reading that names its unit is converted to the tag's unit (units.py); a unit that is
+  unknown or of another dimension is rejected;
 - a time more than `future` ahead of the server clock, or older than the late window, is
   rejected (late and out-of-order readings inside the window are accepted as they are);
 - a value outside the tag's expected range is BAD; within 5 % of the span beyond it, SUSPECT
@@ -21,6 +23,7 @@ import pyarrow.compute as pc
 
 from sandan.telemetry.decode import Columns
 from sandan.telemetry.store import BAD, GOOD, SUSPECT
+from sandan.telemetry.units import normalise
 
 DRIFT_SHARE = 0.05
 
@@ -34,6 +37,7 @@ class TagTable:
     range_min: np.ndarray  # float64, NaN when open
     range_max: np.ndarray
     integral: np.ndarray  # bool: int or bool data type
+    units: pa.Array | None = None  # string: the canonical unit, "" when the tag has none
 
 
 @dataclass
@@ -90,6 +94,16 @@ def refine(
 
     value = columns.value.to_numpy(zero_copy_only=False).astype(np.float64)
     reject(~np.isfinite(value), "value", "not a finite number")
+    if columns.unit is not None and len(tags.ids):
+        canonical = tags.units if tags.units is not None else pa.nulls(len(tags.ids), pa.string())
+        value, failures = normalise(
+            value,
+            columns.unit,
+            pc.fill_null(canonical, "").take(pa.array(pos)),
+            np.flatnonzero(reasons == ""),
+        )
+        for mask, why in failures:
+            reject(mask, "unit", why)
 
     ok = reasons == ""
     low, high = tags.range_min[pos], tags.range_max[pos]

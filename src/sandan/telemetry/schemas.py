@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -57,3 +57,59 @@ class RollupOut(BaseModel):
     last: float | None
 
     _bucket = field_validator("bucket")(_utc)
+
+
+class GapOut(BaseModel):
+    """A silence longer than the gap factor × the tag's sampling interval, clipped to the
+    window asked for; `ongoing` when no reading had ended it by the window's end."""
+
+    tag_id: int
+    start: datetime
+    end: datetime
+    seconds: float
+    missing: int
+    ongoing: bool
+
+    _start = field_validator("start")(_utc)
+    _end = field_validator("end")(_utc)
+
+
+class QualityOut(BaseModel):
+    """A tag's data-quality score (0-100) for one UTC day and the shares it is made of."""
+
+    tag_id: int
+    day: date
+    expected: float
+    received: int
+    good: int
+    suspect: int
+    bad: int
+    rejected: int
+    completeness: float
+    validity: float | None
+    continuity: float
+    score: float
+
+
+class CsvIngestOut(IngestOut):
+    """A CSV backfill: rejects name their `line` (the header is line 1); `quality` counts the
+    accepted readings by flag (an out-of-range value is stored as suspect or bad)."""
+
+    lines: int
+    quality: dict[str, int]
+
+
+class ReplayOut(BaseModel):
+    """One dead-letter replay: what was tried and stored, and the letter as it is now."""
+
+    dead_letter_id: int
+    replayed: int
+    stored: int
+    duplicates: int
+    rejected: int
+    skipped: int
+    count: int
+    reasons: dict[str, Any]
+    replays: int
+    replayed_at: datetime | None
+    rejects: list[dict[str, Any]]

@@ -3,6 +3,7 @@ through `ingest`: authenticate the device, check tag ownership, refine, store, d
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,9 +23,12 @@ from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Resource
 from sandan.core.tenancy import readable
 from sandan.registry import service as registry
+from sandan.telemetry.anomaly import flag_anomalies
 from sandan.telemetry.decode import Columns
+from sandan.telemetry.ingest_metrics import count_batch, count_rejects
 from sandan.telemetry.models import DeadLetter
 from sandan.telemetry.refine import TagTable, refine
+from sandan.telemetry.series import read_series
 from sandan.telemetry.store import Resolution, TelemetryStore
 
 LATE_WINDOW = timedelta(days=7)
@@ -53,6 +57,7 @@ def tag_table(tags: list[Any]) -> TagTable:
         range_min=np.array([np.nan if t.range_min is None else t.range_min for t in numeric]),
         range_max=np.array([np.nan if t.range_max is None else t.range_max for t in numeric]),
         integral=np.array([t.data_type in ("int", "bool") for t in numeric], dtype=bool),
+        units=pa.array([t.unit for t in numeric], pa.string()),
     )
 
 
@@ -79,7 +84,13 @@ def ingest(
     """Refine a decoded batch, store the good part durably, keep the rejects."""
     device, tags = registry.ingest_tags(session, principal, device_id)
     refined = refine(columns, tag_table(tags), now=now or utcnow(), late_window=LATE_WINDOW)
-    stored = store_batch(session, store, refined.batch, source=source)
+    stored = store_batch(
+        session,
+        store,
+        refined.batch,
+        source=source,
+        in_batch_duplicates=refined.in_batch_duplicates,
+    )
     report = IngestReport(
         received=len(columns),
         stored=stored,
@@ -105,9 +116,21 @@ def ingest(
     return report
 
 
-def store_batch(session: Session, store: TelemetryStore, batch: pa.Table, *, source: str) -> int:
-    """Append refined readings durably and announce them after the session commits."""
+def store_batch(
+    session: Session,
+    store: TelemetryStore,
+    batch: pa.Table,
+    *,
+    source: str,
+    in_batch_duplicates: int = 0,
+) -> int:
+    """Append refined readings durably and announce them after the session commits; score
+    them for anomalies (`telemetry.anomaly` events; a re-sent batch that stored nothing is
+    not scored again). Every path comes through here, so /metrics counts them all."""
+    started = time.perf_counter()
     stored = store.append(batch)
+    duplicates = batch.num_rows - stored + in_batch_duplicates
+    count_batch(session, source, stored, duplicates, time.perf_counter() - started)
     if stored:
         tag_ids = np.unique(batch.column("tag_id").to_numpy()).tolist()
         raise_event(
@@ -115,6 +138,7 @@ def store_batch(session: Session, store: TelemetryStore, batch: pa.Table, *, sou
             "telemetry.reading_batch",
             {"source": source, "stored": stored, "tag_ids": tag_ids[:1000]},
         )
+        flag_anomalies(session, store, batch)
     return stored
 
 
@@ -140,12 +164,18 @@ def keep_rejects(
     )
     session.add(letter)
     session.flush()
+    count_rejects(session, source, letter.reasons)
     return letter
 
 
 def reason_of(row: dict[str, Any]) -> str:
     """How a dead-letter row's reason is counted."""
     return f"{row['field']}: {row['reason']}" if "field" in row else str(row["reason"])
+
+
+def readable_tags(session: Session, principal: Principal, tag_ids: list[int]) -> list[int]:
+    """The tags of `tag_ids` the principal may read (a live stream opens only on these)."""
+    return registry.readable_tag_ids(session, principal, tag_ids)
 
 
 def latest(
@@ -184,6 +214,37 @@ def rollups(
     """1-minute or 1-hour buckets (min, max, avg, count, last) of readable tags."""
     allowed = registry.readable_tag_ids(session, principal, tag_ids)
     rows: list[dict[str, Any]] = store.rollups(allowed, start, end, resolution).to_pylist()
+    return rows
+
+
+def aggregate_rollups(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    tag_ids: list[int],
+    start: datetime,
+    end: datetime,
+    resolution: Resolution,
+    query: str,
+) -> pa.Table:
+    """Run an aggregate over the buckets of readable tags inside the store (see
+    `TelemetryStore.aggregate_rollups`)."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    return store.aggregate_rollups(allowed, start, end, resolution, query)
+
+
+def series(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    tag_ids: list[int],
+    start: datetime,
+    end: datetime,
+    points: int,
+) -> list[dict[str, Any]]:
+    """A chart's worth of readable tags: at most `points` buckets per tag (series.py)."""
+    allowed = registry.readable_tag_ids(session, principal, tag_ids)
+    rows: list[dict[str, Any]] = read_series(store, allowed, start, end, points).to_pylist()
     return rows
 
 

@@ -7,11 +7,13 @@ a repeated reading is dropped, not stored twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
 import pyarrow as pa
+
+from sandan.core.clock import as_utc
 
 GOOD, SUSPECT, BAD = 0, 1, 2
 QUALITY_NAMES = {GOOD: "good", SUSPECT: "suspect", BAD: "bad"}
@@ -45,6 +47,45 @@ ROLLUPS = pa.schema(
 )
 
 
+# Gaps: a tag is silent for longer than GAP_FACTOR × its sampling interval. A gap is reported
+# clipped to the window asked for: `start` is the last reading before the silence (or the
+# window start), `end` the reading that ended it (or the window end, then `ongoing`).
+GAP_FACTOR = 3.0
+GAPS = pa.schema(
+    [
+        pa.field("tag_id", pa.int32(), nullable=False),
+        pa.field("start", pa.timestamp("us"), nullable=False),
+        pa.field("end", pa.timestamp("us"), nullable=False),
+        pa.field("seconds", pa.float64(), nullable=False),
+        pa.field("missing", pa.int64(), nullable=False),  # about how many readings were due
+        pa.field("ongoing", pa.bool_(), nullable=False),
+    ]
+)
+
+# The daily data-quality score of a tag, 0-100 (UTC days), weighted from three shares:
+# completeness = min(1, received / expected), expected = observed time / sampling interval;
+# validity = (good + SUSPECT_CREDIT × suspect) / (stored + rejected), null without readings;
+# continuity = 1 − time inside gaps / observed time.
+QUALITY_WEIGHTS = {"completeness": 0.4, "validity": 0.4, "continuity": 0.2}
+SUSPECT_CREDIT = 0.5
+QUALITY = pa.schema(
+    [
+        pa.field("tag_id", pa.int32(), nullable=False),
+        pa.field("day", pa.date32(), nullable=False),
+        pa.field("expected", pa.float64(), nullable=False),
+        pa.field("received", pa.int64(), nullable=False),
+        pa.field("good", pa.int64(), nullable=False),
+        pa.field("suspect", pa.int64(), nullable=False),
+        pa.field("bad", pa.int64(), nullable=False),
+        pa.field("rejected", pa.int64(), nullable=False),
+        pa.field("completeness", pa.float64(), nullable=False),
+        pa.field("validity", pa.float64()),
+        pa.field("continuity", pa.float64(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+    ]
+)
+
+
 class TelemetryStore(Protocol):
     """The two backends (DuckDB embedded, PostgreSQL in production) offer the same calls."""
 
@@ -66,6 +107,42 @@ class TelemetryStore(Protocol):
         """Buckets of the tags in [start, end), oldest first, with the ROLLUPS columns."""
         ...
 
+    def aggregate_rollups(
+        self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution, query: str
+    ) -> pa.Table:
+        """Run `query` over the buckets of the tags in [start, end) inside the store, so a
+        month of minutes is reduced where it lies (analytics). `query` selects from
+        `rollups(tag_id, t, min, max, avg, count, last)`, `t` the bucket's start in Unix
+        seconds. It is code, never user text, in SQL both backends run (no parameters)."""
+        ...
+
+    def gaps(
+        self,
+        sampling_ms: dict[int, int],
+        start: datetime,
+        end: datetime,
+        factor: float = GAP_FACTOR,
+        limit: int = 10_000,
+    ) -> pa.Table:
+        """Silences of the tags (tag_id -> sampling interval) in [start, end), with the GAPS
+        columns, by tag then time, at most `limit` rows."""
+        ...
+
+    def quality_daily(
+        self,
+        sampling_ms: dict[int, int],
+        first: date,
+        last: date,
+        *,
+        until: datetime,
+        factor: float = GAP_FACTOR,
+        rejected: dict[tuple[int, date], int] | None = None,
+    ) -> pa.Table:
+        """The QUALITY row of each tag for each UTC day from `first` to `last` (inclusive)
+        that began before `until`; the day holding `until` is judged up to it. `rejected`
+        counts refused readings per (tag, day) against validity."""
+        ...
+
     def apply_retention(self, now: datetime, keep: dict[str, timedelta]) -> dict[str, int]:
         """Delete what is older than `keep[resolution]` ("raw", "1m", "1h"); returns counts."""
         ...
@@ -82,3 +159,12 @@ class TelemetryStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def rollup_window(tag_ids: list[int], start: datetime, end: datetime) -> tuple[str, str]:
+    """The id list and the time condition of an aggregate over rollups, as SQL literals."""
+    ids = ",".join(str(int(t)) for t in tag_ids) or "NULL"
+    low, high = (
+        f"TIMESTAMP '{as_utc(v).replace(tzinfo=None).isoformat(sep=' ')}'" for v in (start, end)
+    )
+    return ids, f"bucket >= {low} AND bucket < {high}"

@@ -120,24 +120,7 @@ class SparkplugHostClient:
     @property
     def subscriptions(self) -> list[str]:
         """The topic filters subscribed to (the own STATE topic comes first)."""
-        ns = topics.NAMESPACE
-        groups = self.groups or ["+"]
-        if self.share_group is None:
-            if self.groups is None:
-                return [f"{ns}/#"]  # covers the own STATE topic as well
-            return [self.state_topic, *(f"{ns}/{g}/#" for g in groups)]
-        share = f"$share/{self.share_group}"
-        filters = [self.state_topic]
-        for g in groups:
-            filters += [
-                f"{ns}/{g}/NBIRTH/+",
-                f"{ns}/{g}/NDEATH/+",
-                f"{ns}/{g}/DBIRTH/+/+",
-                f"{ns}/{g}/DDEATH/+/+",
-                f"{share}/{ns}/{g}/NDATA/+",
-                f"{share}/{ns}/{g}/DDATA/+/+",
-            ]
-        return filters
+        return topics.subscriptions(self.state_topic, self.groups, self.share_group)
 
     # -- lifecycle --
 

@@ -373,28 +373,65 @@ class SparkplugHost:
             out.append(Status(t.group, t.edge_node, t.device, False, "DDEATH"))
         return out
 
-    def _data(self, t: Topic, payload: bytes, now: float) -> list[Action]:
+    def data_step(
+        self, t: Topic, seq: int | None, now_ms: float | None = None
+    ) -> tuple[list[Action], MetricTable | None]:
+        """The state step of an NDATA/DDATA without decoding its metrics, for a caller that
+        decodes many payloads at once (`columns.decode_payloads`): the actions it calls for,
+        and the BIRTH table to read its metrics with, or None when it is to be dropped."""
+        now = self._clock() if now_ms is None else now_ms
         out: list[Action] = []
         node = self._nodes.setdefault((t.group, t.edge_node), NodeState())
         if not node.online:
             self._rebirth(t, node, f"{t.type} before NBIRTH", now, out)
-            return out
+            return out, None
         if t.device is None:
             table = node.metrics
         else:
             dev = node.devices.get(t.device)
             if dev is None or not dev.online:
                 # Still consume the seq so that the rebirth is the only thing asked for.
-                self._in_step(t, node, decode(payload).seq, now, out)
+                self._in_step(t, node, seq, now, out)
                 node.stale = True
                 self._rebirth(t, node, f"DDATA for device {t.device!r} before DBIRTH", now, out)
-                return out
+                return out, None
             table = dev.metrics
-        d = decode(payload, alias_types=table.alias_types, name_types=table.name_types)
-        if not self._in_step(t, node, d.seq, now, out):
-            return out
+        if not self._in_step(t, node, seq, now, out):
+            return out, None
         if node.stale:
             self._rebirth(t, node, "waiting for a rebirth", now, out)
+            return out, None
+        return out, table
+
+    def out_of_step(self, t: Topic, reason: str, now_ms: float | None = None) -> list[Action]:
+        """A DATA message the node's tables cannot read (an unknown alias): drop the node's
+        messages until it reborns, and ask for that."""
+        now = self._clock() if now_ms is None else now_ms
+        out: list[Action] = []
+        node = self._nodes.setdefault((t.group, t.edge_node), NodeState())
+        node.stale = True
+        self._rebirth(t, node, reason, now, out)
+        return out
+
+    def _table(self, t: Topic) -> MetricTable | None:
+        """The table a DATA message would be read with, without changing any state."""
+        node = self._nodes.get((t.group, t.edge_node))
+        if node is None or not node.online:
+            return None
+        if t.device is None:
+            return node.metrics
+        dev = node.devices.get(t.device)
+        return dev.metrics if dev is not None and dev.online else None
+
+    def _data(self, t: Topic, payload: bytes, now: float) -> list[Action]:
+        table = self._table(t)
+        if table is None:
+            node = self._nodes.get((t.group, t.edge_node))
+            seq = decode(payload).seq if node is not None and node.online else None
+            return self.data_step(t, seq, now)[0]
+        d = decode(payload, alias_types=table.alias_types, name_types=table.name_types)
+        out, step_table = self.data_step(t, d.seq, now)
+        if step_table is None:
             return out
         known = table.alias_names
         names = [
@@ -403,9 +440,7 @@ class SparkplugHost:
         ]
         if None in names:
             missing = d.aliases[[i for i, n in enumerate(names) if n is None]].tolist()
-            node.stale = True
-            self._rebirth(t, node, f"unknown alias(es) {missing[:10]}", now, out)
-            return out
+            return out + self.out_of_step(t, f"unknown alias(es) {missing[:10]}", now)
         out.append(
             DataBatch(
                 t.group,

@@ -88,6 +88,28 @@ def state_topic(host_id: str) -> str:
     return f"{NAMESPACE}/{STATE}/{host_id}"
 
 
+def subscriptions(state: str, groups: list[str] | None, share_group: str | None) -> list[str]:
+    """The topic filters of a host application whose STATE topic is `state`, for these group
+    ids (None: all). With an MQTT 5 `share_group`, NDATA/DDATA are shared between the members
+    while BIRTH and DEATH are not, so every member keeps every alias table."""
+    if share_group is None:
+        if groups is None:
+            return [f"{NAMESPACE}/#"]  # covers the own STATE topic as well
+        return [state, *(f"{NAMESPACE}/{g}/#" for g in groups)]
+    share = f"$share/{share_group}"
+    filters = [state]
+    for g in groups or ["+"]:
+        filters += [
+            f"{NAMESPACE}/{g}/NBIRTH/+",
+            f"{NAMESPACE}/{g}/NDEATH/+",
+            f"{NAMESPACE}/{g}/DBIRTH/+/+",
+            f"{NAMESPACE}/{g}/DDEATH/+/+",
+            f"{share}/{NAMESPACE}/{g}/NDATA/+",
+            f"{share}/{NAMESPACE}/{g}/DDATA/+/+",
+        ]
+    return filters
+
+
 def parse(name: str) -> Topic | StateTopic:
     """Parse a Sparkplug B topic; raises TopicError for anything else."""
     if "+" in name or "#" in name:
