@@ -65,6 +65,33 @@ def compute(x: OeeInputs) -> Oee:
     return Oee(availability, performance, quality, availability * performance * quality, losses)
 
 
+def ratios(
+    planned_busy_time: np.ndarray,
+    actual_production_time: np.ndarray,
+    measured_production_time: np.ndarray,
+    ideal_time: np.ndarray,
+    produced: np.ndarray,
+    good: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Availability, performance, quality and OEE of groups from their summed elements (never
+    from averaged ratios). Performance counts only the running time of machines whose output
+    is counted (`measured_production_time`): a machine without a counter has no speed."""
+
+    def share(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+        result: np.ndarray = np.divide(top, bottom, out=np.zeros(np.shape(top)), where=bottom > 0)
+        return result
+
+    availability = share(actual_production_time, planned_busy_time)
+    performance = share(ideal_time, measured_production_time)
+    quality = share(good, produced)
+    return {
+        "availability": availability,
+        "performance": performance,
+        "quality": quality,
+        "oee": availability * performance * quality,
+    }
+
+
 def state_durations(
     ts_us: np.ndarray,
     states: np.ndarray,

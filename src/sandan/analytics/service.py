@@ -1,32 +1,31 @@
-"""OEE of a machine over a time window, from its state tag and production counters."""
+"""Analytics of machines: OEE of one machine from its raw readings; OEE, losses and energy of
+a company or a line grouped by machine, line, day or shift from the rollups; downtime events
+and their reasons."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from sandan.analytics import downtime, elements, report
+from sandan.analytics.elements import DEFECT_TAGS, OUTPUT_TAGS, STATE_HOLD_S
 from sandan.analytics.oee import compute, inputs_from_states, state_durations
+from sandan.analytics.shifts import Grain, ShiftPlan, calendar, whole_hours
+from sandan.core.clock import as_utc, utcnow
 from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
+from sandan.core.pagination import PageParams
 from sandan.registry import service as registry
 from sandan.telemetry.store import TelemetryStore
 
-OUTPUT_TAGS = (
-    "cycle_count",
-    "board_count",
-    "stroke_count",
-    "cell_count",
-    "wafer_count",
-    "tested_count",
-    "pick_count",
-    "inspected_count",
-)
-DEFECT_TAGS = ("defect_count", "fail_count", "yarn_breaks")
+__all__ = ["DEFECT_TAGS", "OUTPUT_TAGS", "STATE_HOLD_S"]
+
 MAX_POINTS = 2_000_000
-STATE_HOLD_S = 900.0  # a state heard nothing of for 15 minutes is a gap, not running time
+MAX_REPORT_WINDOW = timedelta(days=93)
+MAX_DOWNTIME_WINDOW = {"company": timedelta(days=7), "machine": timedelta(days=31)}
 
 
 def _us(value: datetime) -> int:
@@ -107,3 +106,102 @@ def machine_oee(
         "ideal_cycle_estimated": estimated,
         "seconds_in_state": {str(k): v for k, v in durations.items()},
     }
+
+
+def _window(
+    start: datetime | None, end: datetime | None, longest: timedelta
+) -> tuple[datetime, datetime]:
+    """[start, end) as aware UTC; by default the 24 hours up to now."""
+    end = as_utc(end) if end else utcnow()
+    start = as_utc(start) if start else end - timedelta(hours=24)
+    if start >= end:
+        raise ValidationFailed.one("start", "must be before end")
+    if end - start > longest:
+        raise ValidationFailed.one("end", f"the window is at most {longest.days} days")
+    return start, end
+
+
+def oee_report(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    plan: ShiftPlan,
+    *,
+    company_id: int | None = None,
+    line_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: report.GroupBy = "none",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """OEE, the six big losses and energy per good unit of a company's (or a line's)
+    machines, in total and per group, over whole hours from the rollups."""
+    if line_id is not None:
+        machines = registry.machines_with_tags(
+            session, principal, asset_id=line_id, level="line", field="line_id"
+        )
+    else:
+        machines = registry.machines_with_tags(session, principal, company_id=company_id)
+    low, high = whole_hours(*_window(start, end, MAX_REPORT_WINDOW))
+    grains: dict[str, Grain] = {"shift": "shift", "day_shift": "shift", "day": "day"}
+    cal = calendar(plan, low, high, grains.get(group_by, "window"))
+    found = elements.compute(session, principal, store, machines, cal, now or utcnow())
+    return {
+        "scope": "line" if line_id is not None else "company",
+        "scope_id": line_id if line_id is not None else company_id,
+        "start": low,
+        "end": high,
+        "group_by": group_by,
+        "timezone": plan.zone.key,
+        "shifts": [plan.label(i) for i in range(len(plan.starts))],
+        "machines": len(machines),
+        "total": report.summarize(found, "none")[0],
+        "groups": report.summarize(found, group_by) if group_by != "none" else [],
+    }
+
+
+def downtime_events(
+    session: Session,
+    principal: Principal,
+    store: TelemetryStore,
+    min_idle: timedelta,
+    page: PageParams,
+    *,
+    company_id: int | None = None,
+    machine_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    unassigned: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A machine's or a company's downtime events in a window, detected from the state tags
+    and stored first (detect, then upsert), with the time per reason."""
+    if machine_id is not None:
+        machines = registry.machines_with_tags(
+            session, principal, asset_id=machine_id, level="machine", field="machine_id"
+        )
+        longest = MAX_DOWNTIME_WINDOW["machine"]
+    else:
+        machines = registry.machines_with_tags(session, principal, company_id=company_id)
+        longest = MAX_DOWNTIME_WINDOW["company"]
+    low, high = _window(start, end, longest)
+    runs = downtime.detect(
+        session, principal, store, machines, low, high, now or utcnow(), min_idle
+    )
+    downtime.store_runs(session, runs, [m.id for m in machines])
+    answer = downtime.listing(session, principal, machines, low, high, page, unassigned)
+    return {"start": low, "end": high, **answer}
+
+
+def give_downtime_reason(
+    session: Session, principal: Principal, event_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Give a downtime event its reason and note (audited)."""
+    event = downtime.give_reason(session, principal, event_id, changes)
+    machines = registry.machines_with_tags(session, principal, asset_id=event.machine_id)
+    return downtime.event_out(event, machines[0] if machines else None)
+
+
+def downtime_reasons() -> list[dict[str, str]]:
+    """The reasons an operator chooses from, with English and Korean labels."""
+    return [{"code": c, "label": en, "label_ko": ko} for c, (en, ko) in downtime.REASONS.items()]
