@@ -26,6 +26,9 @@ RATES: dict[int, dict[int, float]] = {
 }
 POWER_SHARE = {PLANNED_STOP: 0.03, RUNNING: 0.8, IDLE: 0.25, DOWN: 0.05, CHANGEOVER: 0.3}
 LEVEL_SHARE = {PLANNED_STOP: 0.15, RUNNING: 0.65, IDLE: 0.45, DOWN: 0.2, CHANGEOVER: 0.4}
+# The same as arrays indexed by state, so a step looks them up for every tag at once.
+_POWER = np.array([POWER_SHARE[s] for s in range(5)])
+_LEVEL = np.array([LEVEL_SHARE[s] for s in range(5)])
 DEFECT_NAMES = ("defect_count", "fail_count", "yarn_breaks")
 ENV_NAMES = ("temperature", "humidity", "gas", "pm2_5", "co2")
 
@@ -48,11 +51,10 @@ class ComplexSimulator:
 
     def __init__(self, tags: list[TagRow], seed: int = 7) -> None:
         self.rng = np.random.default_rng(seed)
-        self.devices = sorted({t.device_id for t in tags})
+        company_of = {t.device_id: t.company_id for t in tags}
+        self.devices = sorted(company_of)
         index = {d: i for i, d in enumerate(self.devices)}
-        self.company = np.array(
-            [next(t.company_id for t in tags if t.device_id == d) for d in self.devices], np.int64
-        )
+        self.company = np.array([company_of[d] for d in self.devices], np.int64)
         self.names = [t.name for t in tags]
         self.tag_device = np.array([index[t.device_id] for t in tags], np.int64)
         low = np.array([0.0 if t.range_min is None else t.range_min for t in tags])
@@ -109,15 +111,11 @@ class ComplexSimulator:
         produced = self.rng.poisson(self.cycle_rate[self.tag_device] * dt) * running
         defects = self.rng.binomial(produced.astype(np.int64), 0.02)
         self.counter += np.where(self.is_defect, defects, produced) * self.is_counter
-        share = np.where(self.is_env, 0.5, np.vectorize(LEVEL_SHARE.get)(state))
+        share = np.where(self.is_env, 0.5, _LEVEL[state])
         target = self.low + span * share
         self.level += (target - self.level) * min(1.0, dt / 30.0)
         self.level += self.rng.normal(0, 0.01, len(self.level)) * span * np.sqrt(dt)
-        power = (
-            self.high
-            * np.vectorize(POWER_SHARE.get)(state)
-            * self.rng.uniform(0.95, 1.05, len(state))
-        )
+        power = self.high * _POWER[state] * self.rng.uniform(0.95, 1.05, len(state))
         values = np.clip(self.level, self.low, self.high)
         values = np.where(self.is_power, power, values)
         values = np.where(self.is_counter, self.counter, values)
