@@ -49,7 +49,13 @@ def _ids(w: World) -> dict[str, int]:
         "run_id": w.import_run,
         "line": w.lines["A"],
         "machine_id": w.machines["A"],
+        "letter_id": w.dead_letters.get("A", 1),
+        "line_id": w.lines["A"],
+        "event_id": DOWNTIME.get("A", 1),
     }
+
+
+DOWNTIME: dict[str, int] = {}  # a downtime event of each company, found by `readings`
 
 
 R, W = (401, 200, 200, 200), (401, 404, 200, 200)
@@ -164,10 +170,32 @@ CASES = [
     ),
     Case("GET", "/api/v1/telemetry/latest", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/raw", R, params={"tag_id": "{tag_id}"}),
+    Case(
+        "GET",
+        "/api/v1/telemetry/stream",
+        (401, 404, 200, 200),
+        params={"tag_id": "{tag_id}", "seconds": 1},
+    ),
     Case("GET", "/api/v1/telemetry/rollups", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/series", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/gaps", R, params={"tag_id": "{tag_id}"}),
+    Case("GET", "/api/v1/telemetry/quality", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/export.parquet", R, params={"tag_id": "{tag_id}"}),
     Case("GET", "/api/v1/telemetry/dead-letters", R, leak_key="company_id"),
+    Case("POST", "/api/v1/telemetry/dead-letters/{letter_id}/replay", W),
+    Case("POST", "/api/v1/telemetry/readings.csv", W, params={"device_id": "{device_id}"}),
     Case("GET", "/api/v1/analytics/machines/{machine_id}/oee", W),
+    Case("GET", "/api/v1/analytics/companies/{company_id}/oee", W, params={"group_by": "day"}),
+    Case("GET", "/api/v1/analytics/lines/{line_id}/oee", W, params={"group_by": "machine"}),
+    Case("GET", "/api/v1/analytics/companies/{company_id}/downtime", W),
+    Case("GET", "/api/v1/analytics/machines/{machine_id}/downtime", W),
+    Case(
+        "PATCH",
+        "/api/v1/analytics/downtime/{event_id}",
+        W,
+        {"reason": "breakdown_electrical", "note": "fuse"},
+    ),
+    Case("GET", "/api/v1/analytics/downtime-reasons", R),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
 ]
@@ -197,6 +225,9 @@ def call(client: TestClient, world: World, case: Case, who: str) -> Any:
     if case.path == "/api/v1/import/companies":
         csv_text = "brn,name,ksic,zone\n3058612346,신규,26110,Z1\n"
         kwargs["files"] = {"file": ("c.csv", csv_text.encode(), "text/csv")}
+    elif case.path == "/api/v1/telemetry/readings.csv":
+        kwargs["content"] = f"tag,ts,value\nspindle_speed,{datetime.now(UTC).isoformat()},6000\n"
+        kwargs["headers"] = {"Content-Type": "text/csv"}
     elif case.body is not None:
         kwargs["json"] = _fill(case.body, ids)
     if case.params is not None:
@@ -234,6 +265,7 @@ def readings(client: TestClient, world: World) -> None:
             },
         )
         assert sent.status_code == 200 and sent.json()["stored"] == 1, sent.text
+        world.dead_letters[key] = sent.json()["dead_letter_id"]
         running = client.post(
             "/api/v1/telemetry/readings",
             headers=device_key,
@@ -244,6 +276,21 @@ def readings(client: TestClient, world: World) -> None:
             },
         )
         assert running.json()["stored"] == 2, running.text
+        broke = client.post(  # a 10-minute breakdown three hours ago: a downtime event
+            "/api/v1/telemetry/readings",
+            headers=device_key,
+            json={
+                "tag": ["state", "state"],
+                "value": [3, 1],
+                "ts": [(datetime.now(UTC) - timedelta(minutes=m)).isoformat() for m in (180, 170)],
+            },
+        )
+        assert broke.json()["stored"] == 2, broke.text
+        found = client.get(
+            f"/api/v1/analytics/machines/{world.machines[key]}/downtime",
+            headers=world.headers("operator"),
+        )
+        DOWNTIME[key] = found.json()["items"][0]["id"]
 
 
 def test_every_route_is_in_the_matrix(client: TestClient) -> None:
@@ -273,13 +320,25 @@ def test_route_as_each_caller(
     if response.status_code >= 400:
         body = response.json()
         assert body["error"] and body["detail"]
+    if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/stream":
+        assert f'"tag_id":{world.tags["A"]}' in response.text  # the snapshot
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/latest":
         assert [r["tag_id"] for r in response.json()] == [world.tags["A"]]
-    if caller in ("owner", "operator") and case.path.endswith("/oee"):
+    if caller in ("owner", "operator") and case.path.endswith("/machines/{machine_id}/oee"):
         oee = response.json()  # 10 min running, then 4 min idle, within the last hour
         assert abs(oee["seconds_in_state"]["1"] - 600) < 1 and oee["availability"] > 0.6
+    if caller in ("owner", "operator") and case.path.endswith("/{company_id}/oee"):
+        total = response.json()["total"]  # and before: down 10 min, then running 15 (held)
+        assert total["seconds_in_state"]["1"] == 1500 and total["seconds_in_state"]["3"] == 600
+    if caller in ("owner", "operator") and case.path.endswith("/downtime"):
+        (event,) = response.json()["items"]
+        assert (event["id"], event["state_name"]) == (DOWNTIME["A"], "down")
+    if caller in ("owner", "operator") and case.method == "PATCH" and "downtime" in case.path:
+        assert response.json()["reason"] == "breakdown_electrical"
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/export.parquet":
         assert pq.read_table(io.BytesIO(response.content)).num_rows == 1
+    if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/quality":
+        assert [(r["tag_id"], r["received"]) for r in response.json()] == [(world.tags["A"], 1)]
     if caller == "other" and response.status_code == 200:
         text = response.text
         assert f'"brn":"{VALID_BRNS["A"]}"' not in text
@@ -292,6 +351,9 @@ def test_route_as_each_caller(
             "/api/v1/telemetry/latest",
             "/api/v1/telemetry/raw",
             "/api/v1/telemetry/rollups",
+            "/api/v1/telemetry/series",
+            "/api/v1/telemetry/gaps",
+            "/api/v1/telemetry/quality",
         ):
             assert response.json() == []  # company A's readings stay with company A
         if case.path == "/api/v1/telemetry/export.parquet":

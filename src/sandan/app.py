@@ -24,7 +24,9 @@ from sandan.settings import Settings
 from sandan.simulator.feed import feed_in_process
 from sandan.telemetry.api import router as telemetry_router
 from sandan.telemetry.factory import make_store
+from sandan.telemetry.live import LiveHub
 from sandan.telemetry.mqtt import MqttIngest
+from sandan.telemetry.retention import retention_loop
 from sandan.telemetry.store import TelemetryStore
 
 log = structlog.get_logger(__name__)
@@ -52,12 +54,17 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     context = ctx or Context.build(settings)
 
     store = make_store(settings)
+    hub = LiveHub()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await context.bus.start()
+        context.bus.subscribe("telemetry.reading_batch", hub.on_batch)
         workers = start_ingest_workers(settings, context, store)
         stop_simulator = asyncio.Event()
+        retention = asyncio.get_running_loop().create_task(
+            retention_loop(store, settings, stop_simulator)
+        )
         if settings.simulate:
             asyncio.get_running_loop().create_task(
                 feed_in_process(context.db, store, stop=stop_simulator)
@@ -73,6 +80,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
             stop_simulator.set()
             for worker in workers:
                 await worker.stop()
+            await retention  # a running deletion ends before the store closes
             await context.bus.stop()
             store.close()
 
@@ -84,6 +92,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     )
     app.state.sandan = context
     app.state.telemetry_store = store
+    app.state.live_hub = hub
     install_error_handlers(app)
     for router in (
         identity_router,

@@ -7,7 +7,7 @@ import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,8 @@ from sandan.settings import Settings
 
 if TYPE_CHECKING:
     from sandan.core.context import Context
+    from sandan.simulator.run import SimulateConfig
+    from sandan.telemetry.csv_import import CsvReport
 
 T = TypeVar("T")
 
@@ -29,11 +31,17 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk onboarding from files.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Ingest workers for devices.", no_args_is_help=True)
+telemetry_app = typer.Typer(
+    help="Telemetry: CSV backfill, dead-letter replay, retention.", no_args_is_help=True
+)
+mqtt_app = typer.Typer(help="The MQTT broker: device logins and ACL.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(telemetry_app, name="telemetry")
+app.add_typer(mqtt_app, name="mqtt")
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 DataDir = Annotated[
@@ -390,6 +398,10 @@ def ingest_mqtt(
     client_id: Annotated[
         str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
     data_dir: DataDir = None,
 ) -> None:
     """Run an MQTT ingest worker until SIGTERM/SIGINT; run several against one PostgreSQL."""
@@ -403,6 +415,7 @@ def ingest_mqtt(
     ctx = _context(settings)
     store = make_store(settings)
     worker = MqttIngest(ctx.db, store, settings.mqtt_url, group=group or None, client_id=client_id)
+    _serve_metrics(ctx, metrics_port, metrics_host)
 
     async def refresh(_event: Event) -> None:
         worker.directory.invalidate()
@@ -425,6 +438,500 @@ def ingest_mqtt(
         )
 
     asyncio.run(run())
+
+
+def _run_ingest_worker(
+    ctx: Context,
+    close: Callable[[], None],
+    worker: Any,
+    on_registry_change: Callable[[], None],
+    banner: Callable[[], str],
+    summary: Callable[[], str],
+) -> None:
+    """Run an ingest worker (`run()`/`stop()`/`ready`) until SIGTERM/SIGINT, with the bus
+    started and registry events reloading its lookup tables."""
+    import signal
+
+    from sandan.core.bus import Event
+
+    async def refresh(_event: Event) -> None:
+        on_registry_change()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: loop.create_task(worker.stop()))
+        ctx.bus.subscribe("registry.>", refresh)
+        await ctx.bus.start()
+        task = asyncio.create_task(worker.run())
+        ready = asyncio.create_task(worker.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        console.print(banner())
+        try:
+            await task
+        finally:
+            await ctx.bus.stop()
+            close()
+        console.print(summary())
+
+    asyncio.run(run())
+
+
+@ingest_app.command("sparkplug")
+def ingest_sparkplug(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Broker, mqtt://[user:password@]host[:port] (SANDAN_MQTT_URL)."),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="Sparkplug group id to take (repeat for several; default: all)."),
+    ] = None,
+    share: Annotated[
+        str | None,
+        typer.Option(help="MQTT 5 shared-subscription group: workers split NDATA/DDATA."),
+    ] = None,
+    host_id: Annotated[str, typer.Option(help="Sparkplug host application id (STATE).")] = (
+        "sandan"
+    ),
+    client_id: Annotated[
+        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a Sparkplug B host application that stores what edge nodes send, until
+    SIGTERM/SIGINT. Devices map by external_id "<group>/<edge node>[/<device>]"."""
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.sparkplug.worker import SparkplugIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    broker = url or settings.mqtt_url
+    worker = SparkplugIngest(
+        ctx.db,
+        store,
+        broker,
+        host_id=host_id,
+        groups=group or None,
+        share_group=share,
+        client_id=client_id,
+    )
+    stats = worker.stats
+    _run_ingest_worker(
+        ctx,
+        store.close,
+        worker,
+        worker.directory.invalidate,
+        lambda: (
+            f"Sparkplug B ingest worker on {broker} as host {host_id!r} "
+            f"({', '.join(worker.subscriptions)})"
+        ),
+        lambda: (
+            f"stopped: {stats.messages} messages, {stats.points} data points, "
+            f"{stats.stored} readings stored, {stats.rejected} rejected, "
+            f"{stats.rebirths_requested} rebirths requested"
+        ),
+    )
+
+
+@ingest_app.command("opcua")
+def ingest_opcua(
+    reload: Annotated[
+        float, typer.Option(help="Seconds between registry reloads (also on registry events).")
+    ] = 10.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Read every enabled OPC UA device of the registry (external_id = its opc.tcp:// endpoint,
+    tags by source_address) and store the values, until SIGTERM/SIGINT."""
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.opcua_worker import OpcUaIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    worker = OpcUaIngest(ctx.db, store, reload_s=reload)
+    stats = worker.stats
+    _run_ingest_worker(
+        ctx,
+        store.close,
+        worker,
+        worker.invalidate,
+        lambda: f"OPC UA ingest worker: {len(worker.sources)} endpoint(s) from the registry",
+        lambda: (
+            f"stopped: {stats.received} values, {stats.stored} readings stored, "
+            f"{stats.rejected} rejected"
+        ),
+    )
+
+
+@app.command()
+def simulate(
+    protocol: Annotated[str, typer.Option(help="json (MQTT), sparkplug or http.")] = "json",
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Broker, mqtt://host:port or mqtt://user:password@host.")
+    ] = None,
+    qos: Annotated[int, typer.Option(help="JSON over MQTT: QoS 0 or 1.")] = 0,
+    api_url: Annotated[str, typer.Option(help="Platform URL (HTTP).")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SANDAN_SIMULATE_TOKEN", help="HTTP: API token or device key."),
+    ] = None,
+    opcua: Annotated[int, typer.Option(help="Serve this many OPC UA machines.")] = 0,
+    opcua_port: Annotated[int, typer.Option(help="Seeding: first OPC UA server port.")] = 48400,
+    rate: Annotated[float, typer.Option(help="Seconds between steps.")] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after seconds.")] = None,
+    seed_registry: Annotated[
+        bool, typer.Option(help="Seed an empty registry with the simulated complex first.")
+    ] = False,
+    factories: Annotated[int, typer.Option(help="Seeding: companies (2000: Gumi).")] = 60,
+    tags_per_factory: Annotated[
+        int | None, typer.Option(help="Seeding: tags per company (50: 100,000 at 2000).")
+    ] = None,
+    device: Annotated[
+        list[int] | None, typer.Option(help="Only this device id (repeat for several).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Publish simulated machine and sensor readings for the registry's devices over MQTT
+    (JSON or Sparkplug B) or HTTP, and serve OPC UA machines, until stopped."""
+    if protocol not in ("json", "sparkplug", "http"):
+        raise typer.BadParameter("json, sparkplug or http", param_hint="--protocol")
+    settings = _settings(data_dir)
+    if seed_registry:
+        _seed_simulated(settings, protocol, factories, tags_per_factory, (opcua, opcua_port))
+    if duration == 0:  # seeding only
+        return
+    from sandan.simulator.run import SimulateConfig
+
+    config = SimulateConfig(
+        protocol=protocol,
+        mqtt_url=mqtt_url or settings.mqtt_url,
+        qos=qos,
+        api_url=api_url,
+        token=token,
+        opcua=opcua,
+        rate=rate,
+        duration=duration,
+        devices=frozenset(device) if device else None,
+    )
+    _run_simulation(settings, config)
+
+
+def _seed_simulated(
+    settings: Settings, protocol: str, factories: int, tags: int | None, opcua: tuple[int, int]
+) -> None:
+    from sandan.migrate import upgrade
+    from sandan.registry.demo import DEMO_PASSWORD
+    from sandan.simulator.scale import seed_registry
+
+    upgrade(settings)
+    with _progress() as progress:
+        task = progress.add_task(f"Seeding {factories} factories", total=factories)
+        seeded = seed_registry(
+            _context(settings).db,
+            protocol,
+            factories,
+            tags,
+            opcua[0],
+            progress=lambda n: progress.advance(task, n),
+            opcua_port=opcua[1],
+        )
+    if seeded:
+        console.print(f"Seeded; log in as operator@sandan.example, password {DEMO_PASSWORD}")
+    else:
+        console.print("The registry already has a complex: publishing for its devices.")
+
+
+def _run_simulation(settings: Settings, config: SimulateConfig) -> None:
+    import math
+    import signal
+
+    from sandan.simulator.run import Report, Simulation, SimulationError, stored_latest
+
+    ctx = _context(settings)
+    try:
+        sim = Simulation(ctx.db, config, latest=lambda ids: stored_latest(settings, ids))
+    except SimulationError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+    async def start() -> Report:
+        if config.opcua:
+            with _progress() as progress:
+                task = progress.add_task("Starting OPC UA servers", total=config.opcua)
+                await sim.prepare(lambda n: progress.advance(task, n))
+        else:
+            await sim.prepare()
+        report = sim.report
+        for note in report.notes:
+            console.print(f"[yellow]{note}[/]")
+        console.print(
+            f"{report.devices} devices, {report.tags} tags over {config.protocol}"
+            + (f"; {report.served} OPC UA servers" if report.served else "")
+        )
+        return report
+
+    async def run() -> Report:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        steps = None if config.duration is None else math.ceil(config.duration / config.rate)
+        try:
+            await start()
+            with _progress() as progress:
+                task = progress.add_task("Publishing", total=steps)
+
+                def advance(r: Report) -> None:
+                    sent = sim.publisher.stats.messages if sim.publisher else 0
+                    progress.update(task, advance=1, description=f"Publishing ({sent} messages)")
+
+                return await sim.run(stop, advance)
+        finally:
+            await sim.close()
+
+    try:
+        report = asyncio.run(run())
+    except SimulationError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    parts = [f"stopped after {report.steps} steps"]
+    stats = sim.publisher.stats if sim.publisher else None
+    if stats:
+        parts.append(f"{stats.messages} messages, {stats.readings} readings, {stats.errors} errors")
+    if report.served:
+        parts.append(f"{report.served_values} OPC UA values")
+    parts.append(f"slowest step {report.slowest:.2f} s")
+    if report.behind:
+        parts.append(f"{report.behind} steps started late (raise --rate)")
+    console.print("; ".join(parts))
+    if stats and stats.errors:
+        console.print(f"[yellow]last error: {stats.last_error}[/]")
+
+
+def _serve_metrics(ctx: Context, port: int | None, host: str) -> None:
+    """Expose this worker's Prometheus metrics (the ingest counters) on host:port."""
+    if port is None:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=ctx.metrics.registry)
+    console.print(f"metrics on http://{host}:{port}/metrics")
+
+
+def _ingest_summary(report: CsvReport) -> None:
+    """Rejected rows (first 50) and the counts of a CSV backfill."""
+    if report.rejects:
+        table = Table("line", "field", "reason", "reading", title="Rejected rows")
+        for row in report.rejects[:50]:
+            table.add_row(str(row.get("line")), row["field"], row["reason"], str(row["reading"]))
+        console.print(table)
+        if report.rejected > 50:
+            console.print(f"… {report.rejected - 50} more in dead letter {report.dead_letter_id}")
+    quality = ", ".join(f"{n} {name}" for name, n in report.quality.items() if n)
+    console.print(
+        f"[green]{report.stored} readings stored[/] ({quality or 'none accepted'}), "
+        f"{report.duplicates} duplicates, {report.rejected} of {report.received} rows rejected"
+        + (f" (dead letter {report.dead_letter_id})" if report.dead_letter_id else "")
+    )
+
+
+@telemetry_app.command("import-csv")
+def telemetry_import_csv(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV: tag (or tag_id), ts, value.")
+    ],
+    device: Annotated[int, typer.Option(help="The device whose tags the file names.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Backfill history from CSV straight into the configured store (no late-arrival window):
+    bad rows are listed by line and kept as a dead letter, the rest stored. With DuckDB stop
+    the server first (one process holds the file), or upload to /readings.csv instead."""
+    from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    from sandan.core.errors import SandanError
+    from sandan.core.identity.principal import Principal
+    from sandan.telemetry.csv_import import import_csv_file
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.retention import raw_retention
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    rows = TextColumn("{task.fields[rows]:,} rows")
+    try:
+        with Progress(
+            *columns, TransferSpeedColumn(), rows, TimeRemainingColumn(), console=console
+        ) as progress:
+            task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size, rows=0)
+            report = _with_bus(
+                ctx,
+                lambda: import_csv_file(
+                    ctx.db,
+                    store,
+                    file,
+                    device_id=device,
+                    principal=Principal.system("cli-import"),
+                    raw_retention=raw_retention(settings),
+                    progress=lambda n, done: progress.update(task, completed=done, rows=n),
+                ),
+            )
+            progress.update(task, completed=file.stat().st_size)
+    except SandanError as exc:
+        console.print(f"[red]{exc.body()['error']}: {exc.message}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    _ingest_summary(report)
+
+
+@telemetry_app.command("replay")
+def telemetry_replay(
+    letter_ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
+    device: Annotated[
+        int | None, typer.Option(help="Replay every letter of this device that holds rows.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run dead letters through refining again (after creating the missing tag, fixing a
+    range, enabling the device): readings that pass now are stored, the rest stay."""
+    from sandan.core.errors import SandanError
+    from sandan.core.identity.principal import Principal
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.replay import ReplayReport, replay, replayable_letters
+    from sandan.telemetry.retention import raw_retention
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    principal = Principal.system("cli-replay")
+
+    def work() -> list[ReplayReport]:
+        with ctx.db.unit(principal) as session:
+            ids = list(letter_ids or []) + (
+                replayable_letters(session, principal, device_id=device) if device else []
+            )
+        reports = []
+        for letter_id in dict.fromkeys(ids):  # each in its own unit: one failure keeps others
+            with ctx.db.unit(principal) as session:
+                reports.append(
+                    replay(
+                        session,
+                        principal,
+                        store,
+                        letter_id,
+                        raw_retention=raw_retention(settings),
+                    )
+                )
+        return reports
+
+    try:
+        reports = _with_bus(ctx, work)
+    except SandanError as exc:
+        console.print(f"[red]{exc.body()['error']}: {exc.message}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    table = Table("letter", "tried", "stored", "still rejected", "not replayable", "reasons now")
+    for r in reports:
+        reasons = "; ".join(f"{k} ×{v}" for k, v in r.reasons.items())
+        cells = (r.replayed, r.stored, r.rejected, r.skipped)
+        table.add_row(str(r.dead_letter_id), *(str(c) for c in cells), reasons or "-")
+    console.print(table if reports else "No dead letters to replay.")
+
+
+@telemetry_app.command("retention")
+def telemetry_retention(
+    raw_days: Annotated[
+        int | None, typer.Option(min=1, help="Raw readings (SANDAN_RETENTION_RAW_DAYS).")
+    ] = None,
+    minute_days: Annotated[
+        int | None,
+        typer.Option("--1m-days", min=1, help="1-minute rollups (SANDAN_RETENTION_1M_DAYS)."),
+    ] = None,
+    hour_days: Annotated[
+        int | None,
+        typer.Option("--1h-days", min=1, help="1-hour rollups (SANDAN_RETENTION_1H_DAYS)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete readings and rollups older than the retention ages (for cron); options override
+    the settings. With DuckDB run it while the server is stopped, or let the server do it."""
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.retention import apply_retention, retention_policy
+
+    settings = _settings(
+        data_dir,
+        retention_raw_days=raw_days,
+        retention_1m_days=minute_days,
+        retention_1h_days=hour_days,
+    )
+    keep = retention_policy(settings)
+    if not keep:
+        console.print("No retention set: everything is kept.")
+        return
+    store = make_store(settings)
+    try:
+        deleted = apply_retention(store, keep)
+    finally:
+        store.close()
+    for resolution, age in keep.items():
+        console.print(f"{resolution}: older than {age.days} days, {deleted[resolution]:,} deleted")
+
+
+@mqtt_app.command("acl")
+def mqtt_acl(
+    out: Annotated[Path, typer.Option(help="Directory for password_file and acl_file.")],
+    rotate: Annotated[
+        list[str] | None,
+        typer.Option(help="Give this login a new password (device-7, sandan-ingest; repeat)."),
+    ] = None,
+    credentials: Annotated[
+        Path | None, typer.Option(help="Also write the new passwords to this CSV (mode 0600).")
+    ] = None,
+    hasher: Annotated[
+        str, typer.Option(help="auto (mosquitto_passwd when installed), mosquitto_passwd, python")
+    ] = "auto",
+    data_dir: DataDir = None,
+) -> None:
+    """Write Mosquitto's password_file and acl_file for the registry's MQTT and Sparkplug
+    devices: each may publish only its own topics. New passwords are shown once."""
+    import csv
+    import os
+
+    from sandan.telemetry.broker import Hasher, write_broker_files
+
+    hashers: dict[str, Hasher] = {h: h for h in ("auto", "mosquitto_passwd", "python")}
+    if hasher not in hashers:
+        raise typer.BadParameter("auto, mosquitto_passwd or python", param_hint="--hasher")
+    ctx = _context(_settings(data_dir))
+    try:
+        with ctx.db.unit() as session:
+            files = write_broker_files(session, out, rotate=rotate or (), hasher=hashers[hasher])
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    for warning in files.warnings:
+        console.print(f"[yellow]{warning}[/]")
+    if files.new:
+        table = Table("username", "password (shown once)", "device", "company", title="New logins")
+        for n in files.new:
+            table.add_row(n.username, n.password, str(n.device_id or "-"), str(n.company_id or "-"))
+        console.print(table)
+    if credentials is not None and files.new:
+        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["username", "password", "device_id", "company_id"])
+            writer.writerows((n.username, n.password, n.device_id, n.company_id) for n in files.new)
+        console.print(f"New passwords also written to {credentials}")
+    console.print(
+        f"[green]{files.logins} logins[/] ({len(files.new)} new, {files.kept} kept, "
+        f"{len(files.removed)} removed) in {out}; reload Mosquitto (SIGHUP) to apply"
+    )
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ TIMEOUT_MS = 15_000
 PASSWORD = "sandan-demo-2026"
 OPERATOR = "operator@sandan.example"
 MEMBER = "member@hwashin-semiconductor.example"  # company_member of the first demo company
+ADMIN = "admin@hwashin-semiconductor.example"  # its company_admin
 DEMO_COMPANIES = 60
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
@@ -345,6 +346,41 @@ def test_live_machines_move(page: Page, server: Server) -> None:
     expect(page.locator("#oee-value")).to_have_text(re.compile(r"^\d+\.\d%$"))
     wait_for_chart(page)
     shot(page, "live.png")
+
+
+def test_oee_page_and_a_downtime_reason(page: Page, server: Server) -> None:
+    """A company admin reads OEE with its losses by machine, gives a stop its reason, and
+    reads the production and energy summary."""
+    from playwright.sync_api import expect
+
+    log_in(page, server, ADMIN)
+    own = page.locator("svg#complex-map a.company").first
+    company_id = own.get_attribute("data-company")
+    page.goto(f"/companies/{company_id}")
+    page.locator("#oee-link").click()
+    expect(page).to_have_url(url_re(server, f"/companies/{company_id}/oee"))
+    expect(page.locator("#oee-oee")).to_have_text(re.compile(r"^\d+\.\d%$"), timeout=20_000)
+    expect(page.locator("#oee-table tbody tr").nth(2)).to_be_visible()  # machines, then total
+    expect(page.locator("#oee-table")).to_contain_text("합계")
+    stop = page.locator(".downtime-event").first
+    expect(stop).to_be_visible(timeout=20_000)
+    stop.locator(".downtime-reason").click()
+    page.locator(".q-menu .q-item").first.click()
+    stop.locator(".downtime-save").click()
+    expect(page.get_by_text("저장했습니다")).to_be_visible()
+    with httpx.Client(base_url=server.base_url, timeout=30) as api:
+        api.post("/api/v1/auth/login", json={"email": ADMIN, "password": PASSWORD})
+        answer = api.get(f"/api/v1/analytics/companies/{company_id}/downtime").json()
+    assert any(item["reason"] and item["reason_by"] for item in answer["items"])
+    wait_for_chart(page)
+    shot(page, "oee.png")
+
+    page.goto(f"/companies/{company_id}/summary")
+    expect(page.locator("#summary-produced")).to_have_text(re.compile(r"^[\d,]+$"), timeout=20_000)
+    expect(page.locator("#summary-kwh_per_good_unit")).to_have_text(re.compile(r"^\d+\.\d{4}$"))
+    expect(page.locator("#summary-table tbody tr").first).to_be_visible()
+    wait_for_chart(page)
+    shot(page, "summary.png")
 
 
 def test_language_switch(page: Page, server: Server) -> None:

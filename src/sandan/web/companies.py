@@ -118,6 +118,14 @@ def register(ctx: Context) -> None:
                 "실시간 설비 현황" if page.lang == "ko" else "Live machines",
                 f"/companies/{company.id}/live",
             ).props('id="live-link"')
+            ui.link(
+                "설비종합효율 (OEE)" if page.lang == "ko" else "OEE and losses",
+                f"/companies/{company.id}/oee",
+            ).props('id="oee-link"')
+            ui.link(
+                "생산·에너지 요약" if page.lang == "ko" else "Production and energy",
+                f"/companies/{company.id}/summary",
+            ).props('id="summary-link"')
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
             with ui.card().classes("w-1/3"):
                 division = ksic_division(company.ksic)
