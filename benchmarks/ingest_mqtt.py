@@ -4,7 +4,9 @@ data points each, published by a load generator process to the local Mosquitto.
 Our figure: messages/s from the first publish until every reading is committed in the
 embedded store (one MqttIngest worker: decode, map tags, refine, DuckDB append, rollups).
 Reference: a bare aiomqtt subscriber that only decodes the JSON, under the same load from the
-same generator against the same broker, measured in the same run.
+same generator against the same broker, measured in the same run. A second reference runs the
+same bare subscriber on our own receive client (`mqtt_wire`), so `ratio_lean` is the cost of
+the pipeline alone. The load generator (`_mqtt_load.py`) writes pre-encoded packets.
 Targets (issue 3): >= 30,000 msg/s and >= half of the bare subscriber's rate.
 """
 
@@ -25,12 +27,14 @@ from pathlib import Path
 
 import aiomqtt
 import orjson
+from _mqtt_load import publish_all
 from _plant import bench_plant
 
 from sandan.core.context import Context
 from sandan.registry.models import Device, Tag
 from sandan.telemetry.duckdb_store import DuckDBStore
 from sandan.telemetry.mqtt import MqttIngest
+from sandan.telemetry.mqtt_wire import open_wire, subscribe
 
 DEVICES = 5_000
 HOST = "127.0.0.1"
@@ -92,16 +96,11 @@ def _generate(
     company_id: int, device_ids: list[int], rounds: int, start_ms: int, port: int, qos: int
 ) -> None:
     """The load generator (its own process): every device publishes `rounds` messages."""
-    import paho.mqtt.client as mqtt
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"gen-{uuid.uuid4().hex}")
-    client.max_queued_messages_set(0)
-    client.max_inflight_messages_set(2000)
-    client.connect(HOST, port)
-    client.loop_start()
-    for r in range(rounds):
-        for i, device in enumerate(device_ids):
-            payload = orjson.dumps(
+    topics = [f"sandan/v1/{company_id}/{device}/data".encode() for device in device_ids]
+    messages = (
+        (
+            topics[i],
+            orjson.dumps(
                 {
                     "ts": start_ms + r * 1000 + i % 1000,
                     "values": {
@@ -110,12 +109,12 @@ def _generate(
                         "pressure": 1000 + (r % 20),
                     },
                 }
-            )
-            client.publish(f"sandan/v1/{company_id}/{device}/data", payload, qos=qos)
-    while client.want_write() or len(getattr(client, "_out_messages", {})) > 0:
-        time.sleep(0.05)
-    client.loop_stop()
-    client.disconnect()
+            ),
+        )
+        for r in range(rounds)
+        for i in range(len(device_ids))
+    )
+    publish_all(HOST, port, messages, qos)
 
 
 def _start_generator(
@@ -186,6 +185,39 @@ async def _bare(company_id: int, device_ids: list[int], rounds: int) -> float:
     return received / elapsed
 
 
+async def _bare_wire(company_id: int, device_ids: list[int], rounds: int) -> float:
+    """The same bare subscriber on our receive client: the cost of the pipeline alone."""
+    expected = len(device_ids) * rounds
+    received = 0
+    wire = await open_wire(
+        HOST,
+        PORT,
+        client_id=f"bare-{uuid.uuid4().hex[:8]}",
+        username=None,
+        password=None,
+        clean_start=True,
+        session_expiry=0,
+    )
+    await subscribe(wire, f"sandan/v1/{company_id}/+/data", QOS)
+    generator = _start_generator(company_id, device_ids, rounds)
+    started = 0.0
+    deadline = time.perf_counter() + 100
+    while received < expected and time.perf_counter() < deadline:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wire.arrived.wait(), 1)
+        messages, acks = wire.take()
+        if messages and not received:
+            started = time.perf_counter()
+        for _, payload, _ in messages:
+            orjson.loads(payload)
+        received += len(messages)
+        wire.ack(acks)
+    elapsed = time.perf_counter() - started
+    generator.join()
+    wire.close()
+    return received / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", action="store_true", help="60 rounds instead of 20")
@@ -193,13 +225,14 @@ def main() -> None:
     args = parser.parse_args()
     global QOS
     QOS = args.qos
-    rounds = 60 if args.full else (20 if QOS == 0 else 4)
+    rounds = 60 if args.full else 20
     with tempfile.TemporaryDirectory() as directory:
         broker = _start_broker(Path(directory))
         ctx, company_id, device_ids = _setup(Path(directory))
         store = DuckDBStore(Path(directory) / "telemetry.duckdb")
         ours, stored = asyncio.run(_ours(ctx, store, company_id, device_ids, rounds))
         reference = asyncio.run(_bare(company_id, device_ids, rounds))
+        wire_reference = asyncio.run(_bare_wire(company_id, device_ids, rounds))
         store.close()
         broker.terminate()
     print(
@@ -211,6 +244,10 @@ def main() -> None:
                 "reference": round(reference),
                 "reference_name": "bare aiomqtt subscriber decoding the JSON, same load and broker",
                 "ratio": round(ours / reference, 3) if reference else None,
+                "reference_lean": round(wire_reference),
+                "reference_lean_name": "bare subscriber on our own MQTT receive client "
+                "(sandan.telemetry.mqtt_wire) decoding the JSON",
+                "ratio_lean": round(ours / wire_reference, 3) if wire_reference else None,
                 "target": 30_000,
                 "details": {
                     "devices": len(device_ids),
