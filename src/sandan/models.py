@@ -15,9 +15,24 @@ from sandan.registry.models import (
     Tag,
     Zone,
 )
+from sandan.sharing.models import (
+    AccessToken,
+    Agreement,
+    LedgerEntry,
+    LedgerTransaction,
+    Negotiation,
+    NegotiationMessage,
+    Offer,
+    OfferFile,
+    PrivacyBudget,
+    SigningKey,
+    Usage,
+)
 from sandan.telemetry.models import DeadLetter
 
 __all__ = [
+    "AccessToken",
+    "Agreement",
     "Asset",
     "AuditEntry",
     "AuditHead",
@@ -30,8 +45,17 @@ __all__ = [
     "Device",
     "DowntimeEvent",
     "ImportRun",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Negotiation",
+    "NegotiationMessage",
+    "Offer",
+    "OfferFile",
+    "PrivacyBudget",
+    "SigningKey",
     "Site",
     "Tag",
+    "Usage",
     "User",
     "WebSession",
     "Zone",

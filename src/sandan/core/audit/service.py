@@ -202,7 +202,7 @@ def _after_flush(session: Session, _ctx: Any) -> None:
                 "action": action,
                 "entity": getattr(type(obj), "__tablename__", type(obj).__name__),
                 "entity_id": _identity(obj),
-                "company_id": getattr(obj, "company_id", None),
+                "company_id": getattr(obj, type(obj).__audit_company__, None),
                 "before": before,
                 "after": after,
             }
