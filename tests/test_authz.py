@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import PASSWORD, VALID_BRNS, World
+from sandan.core.context import Context
+from sharing.sharing_world import add_company_c
 
 CALLERS = {"anonymous": "anonymous", "other": "admin_b", "owner": "admin_a", "operator": "operator"}
 PUBLIC = {
@@ -52,10 +54,13 @@ def _ids(w: World) -> dict[str, int]:
         "letter_id": w.dead_letters.get("A", 1),
         "line_id": w.lines["A"],
         "event_id": DOWNTIME.get("A", 1),
+        **SHARED,
     }
 
 
 DOWNTIME: dict[str, int] = {}  # a downtime event of each company, found by `readings`
+SHARED: dict[str, Any] = {"period": f"{datetime.now(UTC):%Y-%m}"}  # filled by `shared`
+S = "/api/v1/sharing"
 
 
 R, W = (401, 200, 200, 200), (401, 404, 200, 200)
@@ -196,6 +201,61 @@ CASES = [
         {"reason": "breakdown_electrical", "note": "fuse"},
     ),
     Case("GET", "/api/v1/analytics/downtime-reasons", R),
+    Case("GET", f"{S}/purposes", R),
+    Case("GET", f"{S}/offers", R, leak_key="company_id"),
+    Case("GET", f"{S}/catalog", R),
+    Case(
+        "POST",
+        f"{S}/offers",
+        (401, 201, 201, 201),
+        {
+            "company_id": "{company_id}",
+            "title": "Daily OEE",
+            "selection": {"type": "product", "product": "daily_oee"},
+            "contract_policy": {"uid": "urn:p:1", "permissions": [{"action": "use"}]},
+        },
+    ),
+    Case("GET", f"{S}/offers/{{offer_id}}", W),
+    Case("POST", f"{S}/offers/{{offer_id}}/withdraw", W),
+    Case(
+        "POST",
+        f"{S}/negotiations",
+        (401, 404, 422, 403),
+        {"offer_id": "{offer_id}", "purpose": "quality_improvement"},
+    ),
+    Case("GET", f"{S}/negotiations", R, leak_key="provider_company_id"),
+    Case("GET", f"{S}/negotiations/{{negotiation_id}}", W),
+    Case(
+        "POST",
+        f"{S}/negotiations/{{negotiation_id}}/counter",
+        (401, 404, 200, 409),
+        {"policy": {"uid": "urn:p:2", "permissions": [{"action": "use"}]}},
+    ),
+    Case("POST", f"{S}/negotiations/{{negotiation_id}}/accept", (401, 404, 200, 409), {}),
+    Case("POST", f"{S}/negotiations/{{negotiation_id}}/terminate", (401, 404, 200, 409), {}),
+    Case("GET", f"{S}/agreements", R, leak_key="provider_company_id"),
+    Case("GET", f"{S}/agreements/{{agreement_id}}", W),
+    Case("GET", f"{S}/agreements/{{agreement_id}}/verify", W),
+    Case("GET", f"{S}/agreements/{{agreement_id}}/document", W),
+    Case("POST", f"{S}/agreements/{{agreement_id}}/terminate", W, {"note": "end"}),
+    Case("POST", f"{S}/agreements/{{agreement_id}}/token", (401, 404, 403, 403)),
+    Case("POST", f"{S}/token/refresh", (401, 401, 401, 401), {"refresh_token": "x" * 40}),
+    Case(
+        "GET",
+        f"{S}/agreements/{{agreement_id}}/data",
+        (401, 401, 401, 401),
+        params={"start": "{now}", "end": "{now}", "purpose": "quality_improvement"},
+    ),
+    Case(
+        "GET",
+        f"{S}/agreements/{{agreement_id}}/stream",
+        (401, 401, 401, 401),
+        params={"purpose": "quality_improvement"},
+    ),
+    Case("GET", f"{S}/companies/{{company_id}}/usage", W),
+    Case("GET", f"{S}/companies/{{company_id}}/balance", W),
+    Case("GET", f"{S}/companies/{{company_id}}/statements/{{period}}", W),
+    Case("POST", f"{S}/settlements/{{period}}", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
 ]
@@ -293,6 +353,49 @@ def readings(client: TestClient, world: World) -> None:
         DOWNTIME[key] = found.json()["items"][0]["id"]
 
 
+@pytest.fixture
+def shared(client: TestClient, ctx: Context, world: World) -> None:
+    """An offer of company A seen only by a third company C, which asked for it twice: one
+    request waits for A (manual approval), one was signed (the offer's own terms)."""
+    add_company_c(ctx, world)
+    c = world.headers("admin_c")
+    only_c = {
+        "uid": "urn:p:c",
+        "permissions": [
+            {
+                "action": "use",
+                "constraints": [
+                    {"left": "recipient", "operator": "eq", "right": world.companies["C"]}
+                ],
+            }
+        ],
+    }
+    made = {}
+    for approval in ("manual", "auto"):
+        offer = client.post(
+            f"{S}/offers",
+            headers=world.headers("admin_a"),
+            json={
+                "title": f"Line OEE ({approval})",
+                "selection": {"type": "product", "product": "daily_oee"},
+                "access_policy": only_c,
+                "contract_policy": {"uid": "urn:p:1", "permissions": [{"action": "use"}]},
+                "approval": approval,
+            },
+        )
+        assert offer.status_code == 201, offer.text
+        asked = client.post(
+            f"{S}/negotiations",
+            headers=c,
+            json={"offer_id": offer.json()["id"], "purpose": "quality_improvement"},
+        )
+        assert asked.status_code == 201, asked.text
+        made[approval] = (offer.json()["id"], asked.json())
+    SHARED["offer_id"] = made["manual"][0]
+    SHARED["negotiation_id"] = made["manual"][1]["id"]
+    SHARED["agreement_id"] = made["auto"][1]["agreement_id"]
+
+
 def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     """Routes and matrix agree: nothing protected goes untested."""
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
@@ -311,7 +414,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
 @pytest.mark.parametrize("caller", list(CALLERS))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
 def test_route_as_each_caller(
-    client: TestClient, world: World, readings: None, case: Case, caller: str
+    client: TestClient, world: World, readings: None, shared: None, case: Case, caller: str
 ) -> None:
     """The answer each kind of caller gets, and no row of company A for another company."""
     expected = case.expect[list(CALLERS).index(caller)]

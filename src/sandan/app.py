@@ -21,6 +21,7 @@ from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
 from sandan.settings import Settings
+from sandan.sharing.api import router as sharing_router
 from sandan.simulator.feed import feed_in_process
 from sandan.telemetry.api import router as telemetry_router
 from sandan.telemetry.factory import make_store
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         registry_router,
         telemetry_router,
         analytics_router,
+        sharing_router,
         audit_router,
     ):
         app.include_router(router)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     retention_every_hours: float = Field(
         default=24.0, ge=0, description="How often `sandan serve` applies retention (0: never)."
     )
+    sharing_fee_rate: float = Field(
+        default=0.05, ge=0, lt=1, description="The platform's share of each data-sharing charge."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a web login.")

@@ -98,6 +98,7 @@ UsersWrite = Annotated[Principal, Depends(require(Scope.users_write))]
 TokensManage = Annotated[Principal, Depends(require(Scope.tokens))]
 AuditRead = Annotated[Principal, Depends(require(Scope.audit_read))]
 ImportWrite = Annotated[Principal, Depends(require(Scope.import_write))]
+SharingWrite = Annotated[Principal, Depends(require(Scope.sharing_write))]
 
 
 def _loc_field(loc: tuple[Any, ...]) -> str:

@@ -18,7 +18,7 @@ from sandan.core.types import MAX_ID, IdPath, IdQuery
 from sandan.telemetry import csv_import, quality, service
 from sandan.telemetry.decode import decode_json
 from sandan.telemetry.deps import Hub, Store
-from sandan.telemetry.live import stream_readings
+from sandan.telemetry.live import permission_recheck, stream_readings
 from sandan.telemetry.models import DeadLetter
 from sandan.telemetry.replay import replay as replay_letter
 from sandan.telemetry.retention import raw_retention
@@ -90,12 +90,13 @@ def stream(
     if not service.readable_tags(session, principal, _ids(tag_ids)):
         raise NotFound("none of these tags exists or is yours to read")
     ctx = request.app.state.sandan
+    check = permission_recheck(
+        ctx.db, lambda s: principal_from_request(ctx, s, request), _ids(tag_ids)
+    )
     frames = stream_readings(
-        ctx.db,
         store,
         hub,
-        lambda s: principal_from_request(ctx, s, request),
-        _ids(tag_ids),
+        check,
         seconds=seconds,
         min_interval=min_interval,
     )

@@ -65,33 +65,40 @@ def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+Recheck = Callable[[int, int], tuple[list[int], str]]
+"""A stream's periodic check, run in a worker thread: given the rows and bytes sent since the
+last check, the tags it may still carry, and the reason to stop when there are none."""
+
+
 async def stream_readings(
-    db: Database,
     store: TelemetryStore,
     hub: LiveHub,
-    authorize: Callable[[Session], Principal | None],
-    tag_ids: list[int],
+    recheck: Recheck,
     *,
     seconds: float,
     min_interval: float = 1.0,
+    recheck_s: float | None = None,
 ) -> AsyncIterator[bytes]:
     """SSE frames: `readings` (a snapshot first, then what changed), comments to keep the
     connection open, and `end` with the reason when the stream stops."""
+    every = RECHECK_S if recheck_s is None else recheck_s
     allowed: list[int] = []
-    checked = -RECHECK_S
+    checked = -every
     last_ts: dict[int, datetime] = {}
     sent = 0
+    rows_since = bytes_since = 0
     until = time.monotonic() + seconds
     while True:
         now = time.monotonic()
         if now >= until:
             yield _frame("end", {"reason": "the stream's time is up; reconnect to go on"})
             return
-        if now - checked >= RECHECK_S:
-            allowed = await asyncio.to_thread(_recheck, db, authorize, tag_ids)
+        if now - checked >= every:
+            allowed, reason = await asyncio.to_thread(recheck, rows_since, bytes_since)
+            rows_since = bytes_since = 0
             checked = now
             if not allowed:
-                yield _frame("end", {"reason": "you may no longer read these tags"})
+                yield _frame("end", {"reason": reason})
                 return
         seen = hub.version  # taken before the read: a batch committed meanwhile wakes us again
         latest = await asyncio.to_thread(store.latest, allowed)
@@ -101,13 +108,28 @@ async def stream_readings(
             for r in fresh:
                 last_ts[r["tag_id"]] = r["ts"]
             sent += 1
-            yield _frame("readings", [{**r, "ts": _iso(r["ts"])} for r in fresh], sent)
-        limit = min(KEEPALIVE_S, RECHECK_S, max(0.0, until - time.monotonic()))
+            frame = _frame("readings", [{**r, "ts": _iso(r["ts"])} for r in fresh], sent)
+            rows_since += len(fresh)
+            bytes_since += len(frame)
+            yield frame
+        limit = min(KEEPALIVE_S, every, max(0.0, until - time.monotonic()))
         if await hub.wait(seen, limit) == seen:
             yield b": keep-alive\n\n"
         rest = min_interval - (time.monotonic() - now)
         if rest > 0:
             await asyncio.sleep(min(rest, max(0.0, until - time.monotonic())))
+
+
+def permission_recheck(
+    db: Database, authorize: Callable[[Session], Principal | None], tag_ids: list[int]
+) -> Recheck:
+    """The check of a caller's own stream: its credential still valid, the tags still its."""
+
+    def check(_rows: int, _bytes: int) -> tuple[list[int], str]:
+        allowed = _recheck(db, authorize, tag_ids)
+        return allowed, "" if allowed else "you may no longer read these tags"
+
+    return check
 
 
 def _recheck(

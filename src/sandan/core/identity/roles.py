@@ -28,6 +28,7 @@ class Scope(StrEnum):
     audit_read = "audit:read"
     import_write = "import:write"
     telemetry_write = "telemetry:write"
+    sharing_write = "sharing:write"  # publish offers, negotiate, take data under agreements
 
 
 class Resource(StrEnum):
@@ -51,6 +52,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.users_write,
             Scope.tokens,
             Scope.telemetry_write,
+            Scope.sharing_write,
         }
     ),
     Role.company_member: frozenset({Scope.registry_read, Scope.tokens}),
