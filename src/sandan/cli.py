@@ -105,6 +105,20 @@ def db_current(data_dir: DataDir = None) -> None:
     console.print(current_revision(ctx.db.engine) or "not migrated")
 
 
+def _demo_sharing(session: Any, settings: Settings, logins: list[Any]) -> None:
+    """Offers and a signed agreement between the two demo companies with admins."""
+    from sqlalchemy import select
+
+    from sandan.core.identity.models import User
+    from sandan.sharing.demo import seed_sharing
+    from sandan.sharing.service.negotiations import Keys
+
+    admins = [login.email for login in logins if login.role == "company_admin"]
+    ids = [session.scalar(select(User.company_id).where(User.email == e)) for e in admins]
+    keys = Keys(settings.resolved_secret_key(), settings.sharing_fee_rate)
+    seed_sharing(session, [i for i in ids if i is not None], keys)
+
+
 @app.command()
 def demo(
     port: Annotated[int | None, typer.Option(help="Port (SANDAN_PORT, 8000).")] = None,
@@ -130,6 +144,7 @@ def demo(
                 logins = seed_demo(
                     session, n_companies=companies, progress=lambda n: progress.advance(task, n)
                 )
+            _demo_sharing(session, settings, logins)
     # The simulator runs inside the server (settings.simulate); on the first run it first
     # writes the last 20 minutes of history, so charts and OEE have data at once.
     if first_run:
