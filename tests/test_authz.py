@@ -61,6 +61,7 @@ def _ids(w: World) -> dict[str, int]:
 DOWNTIME: dict[str, int] = {}  # a downtime event of each company, found by `readings`
 SHARED: dict[str, Any] = {"period": f"{datetime.now(UTC):%Y-%m}"}  # filled by `shared`
 S = "/api/v1/sharing"
+NO_PARTNER = "http://127.0.0.1:9"  # a connector address no test registers as a partner
 
 
 R, W = (401, 200, 200, 200), (401, 404, 200, 200)
@@ -256,6 +257,39 @@ CASES = [
     Case("GET", f"{S}/companies/{{company_id}}/balance", W),
     Case("GET", f"{S}/companies/{{company_id}}/statements/{{period}}", W),
     Case("POST", f"{S}/settlements/{{period}}", (401, 403, 403, 200)),
+    # A partner complex's connector: none is registered here, so a company is told so (422);
+    # operators do not negotiate or pull for a company (403).
+    Case("GET", f"{S}/remote/catalog", (401, 422, 422, 422), params={"connector_url": NO_PARTNER}),
+    Case(
+        "POST",
+        f"{S}/remote/negotiations",
+        (401, 422, 422, 403),
+        {"connector_url": NO_PARTNER, "offer_id": "1", "purpose": "quality_improvement"},
+    ),
+    Case(
+        "POST",
+        f"{S}/remote/negotiations/{{negotiation_id}}/finalize",
+        (401, 422, 422, 403),
+        {"connector_url": NO_PARTNER},
+    ),
+    Case(
+        "POST",
+        f"{S}/remote/transfers",
+        (401, 422, 422, 403),
+        {"connector_url": NO_PARTNER, "agreement_id": "urn:sandan:agreement:x"},
+    ),
+    Case(
+        "POST",
+        f"{S}/remote/pull",
+        (401, 422, 422, 403),
+        {
+            "connector_url": NO_PARTNER,
+            "agreement_id": "urn:sandan:agreement:x",
+            "start": "{now}",
+            "end": "{now}",
+            "purpose": "quality_improvement",
+        },
+    ),
     Case("GET", "/api/v1/audit", (401, 403, 403, 200)),
     Case("GET", "/api/v1/audit/verify", (401, 403, 403, 200)),
 ]

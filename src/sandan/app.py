@@ -22,6 +22,8 @@ from sandan.core.identity.api import router as identity_router
 from sandan.registry.api import router as registry_router
 from sandan.settings import Settings
 from sandan.sharing.api import router as sharing_router
+from sandan.sharing.dsp import router as dsp_router
+from sandan.sharing.remote_api import router as remote_sharing_router
 from sandan.simulator.feed import feed_in_process
 from sandan.telemetry.api import router as telemetry_router
 from sandan.telemetry.factory import make_store
@@ -101,6 +103,8 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         telemetry_router,
         analytics_router,
         sharing_router,
+        remote_sharing_router,
+        dsp_router,
         audit_router,
     ):
         app.include_router(router)

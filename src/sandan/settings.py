@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     sharing_fee_rate: float = Field(
         default=0.05, ge=0, lt=1, description="The platform's share of each data-sharing charge."
     )
+    dsp_partners: str = Field(
+        default="",
+        description="Connectors of other complexes this one trusts, as 'base_url=ed25519:key' "
+        "entries separated by commas (their keys: GET <base_url>/dsp/connector).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a web login.")

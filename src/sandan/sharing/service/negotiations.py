@@ -77,6 +77,24 @@ def _record(
     )
 
 
+def open_request(session: Session, negotiation: Negotiation, actor: str, note: str = "") -> None:
+    """Keep a new negotiation, with the consumer's opening request as its first step (a
+    local company's, or a remote one's through `service/remote.py`)."""
+    session.add(negotiation)
+    session.flush()
+    session.add(
+        NegotiationMessage(
+            negotiation_id=negotiation.id,
+            sender=Party.CONSUMER.value,
+            message=Msg.CONTRACT_REQUEST.value,
+            state=negotiation.state,
+            policy=negotiation.policy,
+            actor=actor,
+            note=note,
+        )
+    )
+
+
 def start(
     session: Session, principal: Principal, data: NegotiationRequest, keys: Keys
 ) -> Negotiation:
@@ -101,18 +119,7 @@ def start(
         purpose=data.purpose,
         policy=proposal,
     )
-    session.add(negotiation)
-    session.flush()
-    session.add(
-        NegotiationMessage(
-            negotiation_id=negotiation.id,
-            sender=Party.CONSUMER.value,
-            message=Msg.CONTRACT_REQUEST.value,
-            state=State.REQUESTED.value,
-            policy=proposal,
-            actor=principal.actor,
-        )
-    )
+    open_request(session, negotiation, principal.actor)
     if offer.approval == "auto" and proposal == offer.contract_policy:
         _agree(session, negotiation, offer, "system:auto-approval", keys)
     session.flush()
