@@ -297,3 +297,36 @@ def test_denials_one_by_one_each_403_readable_and_audited(
     denied = [e["after"] for e in audit["items"] if e["after"]["allowed"] is False]
     codes = {r["code"] for d in denied for r in d["reasons"]}
     assert {"purpose", "fields", "recipient", "recipient_zone", "resolution", "expired"} <= codes
+
+
+def test_a_telemetry_offer_is_never_pulled_finer_than_offered(
+    client: TestClient, world: World
+) -> None:
+    body = {
+        "title": "Spindle speed, hourly",
+        "selection": {"type": "telemetry", "tag_ids": [world.tags["A"]], "resolution": 3600},
+        "contract_policy": {"uid": "urn:p:open", "permissions": [{"action": "use"}]},
+    }
+    offer = client.post(f"{API}/offers", json=body, headers=world.headers("admin_a")).json()
+    n = client.post(
+        f"{API}/negotiations",
+        json={"offer_id": offer["id"], "purpose": "maintenance"},
+        headers=world.headers("admin_b"),
+    ).json()
+    bearer = _token(client, world, n["agreement_id"])
+    now = utcnow()
+    window = {
+        "start": (now - timedelta(hours=2)).isoformat(),
+        "end": now.isoformat(),
+        "purpose": "maintenance",
+    }
+    url = f"{API}/agreements/{n['agreement_id']}/data"
+    finer = client.get(url, params={**window, "resolution": 60}, headers=bearer)
+    assert finer.status_code == 422
+    assert finer.json()["fields"][0]["field"] == "resolution"
+    hourly = client.get(url, params=window, headers=bearer)
+    assert hourly.status_code == 200 and hourly.json()["rows"] == []
+    foreign = {**body, "selection": {**body["selection"], "tag_ids": [world.tags["B"]]}}
+    refused = client.post(f"{API}/offers", json=foreign, headers=world.headers("admin_a"))
+    assert refused.status_code == 422
+    assert refused.json()["fields"][0]["field"] == "selection.tag_ids"

@@ -288,25 +288,23 @@ def pull(
     resolution = data.resolution_of(offer, req.resolution)
     fields = req.fields if req.fields is not None else frozenset(data.field_names(offer))
 
-    def facts() -> odrl.AccessContext:
-        return context(
-            session,
-            agreement,
-            at=now,
-            purpose=purpose,
-            count=agreement.pulls + 1,
-            rows=agreement.rows,
-            nbytes=agreement.bytes,
-            resolution=resolution,
-            fields=fields,
-        )
-
-    first = odrl.evaluate(policy, facts())
+    facts = context(
+        session,
+        agreement,
+        at=now,
+        purpose=purpose,
+        count=agreement.pulls + 1,
+        rows=agreement.rows,
+        nbytes=agreement.bytes,
+        resolution=resolution,
+        fields=fields,
+    )
+    first = odrl.evaluate(policy, facts)
     if not first.allowed:
         reasons = _reasons(first)
         meter(session, agreement, "pull", actor, allowed=False, reasons=reasons)
         return Outcome(False, [], reasons, [])
-    room = odrl.remaining(policy, facts())
+    room = odrl.remaining(policy, facts)
     if room.rows == 0 or room.bytes == 0:
         spent = "rows" if room.rows == 0 else "bytes"
         reasons = [

@@ -40,6 +40,10 @@ def resolution_of(offer: Offer, asked: int | None) -> int:
     chosen = offered if asked is None else asked
     if chosen not in (0, 60, 3600):
         raise ValidationFailed.one("resolution", "must be 0 (raw), 60 or 3600 seconds")
+    if chosen < offered:
+        raise ValidationFailed.one(
+            "resolution", f"this offer delivers {offered} s or coarser, not {chosen} s"
+        )
     return chosen
 
 
