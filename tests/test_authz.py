@@ -205,6 +205,9 @@ CASES = [
     Case("GET", f"{S}/purposes", R),
     Case("GET", f"{S}/offers", R, leak_key="company_id"),
     Case("GET", f"{S}/catalog", R),
+    Case("GET", f"{S}/benchmarks", R),
+    # a company's own percentile: another company is told it does not exist
+    Case("GET", f"{S}/benchmarks/position", W, params={"company_id": "{company_id}"}),
     Case(
         "POST",
         f"{S}/offers",

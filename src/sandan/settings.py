@@ -71,6 +71,24 @@ class Settings(BaseSettings):
     downtime_min_idle_minutes: int = Field(
         default=5, ge=1, description="Idle time shorter than this is no downtime event."
     )
+    benchmark_k: int = Field(
+        default=5, ge=2, description="Companies a complex benchmark needs before it is shown."
+    )
+    benchmark_dominance_share: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="A benchmark is withheld when one company makes up more of its weight.",
+    )
+    benchmark_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        description="Differential privacy: the epsilon one benchmark release spends (Laplace "
+        "noise on the mean, no quartiles); unset: exact figures.",
+    )
+    benchmark_epsilon_total: float = Field(
+        default=1.0, gt=0, description="The epsilon budget of each benchmark statistic and window."
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to an SQLite file in the data directory."""

@@ -412,6 +412,21 @@ def test_language_switch(page: Page, server: Server) -> None:
     expect(page.get_by_text("단지 지도")).to_be_visible()
 
 
+def test_benchmarks_show_groups_and_only_the_own_position(page: Page, server: Server) -> None:
+    """A member reads the complex benchmarks: groups published or withheld with the reason in
+    Korean, and the own company's percentile, never another company's value."""
+    from playwright.sync_api import expect
+
+    log_in(page, server, MEMBER, "/sharing/benchmarks")
+    industry = page.locator("#bench-oee-industry")
+    expect(industry.locator("tbody tr").first).to_be_visible(timeout=30_000)
+    expect(industry).to_contain_text("공개")
+    expect(industry).to_contain_text("최소 5곳이 필요합니다")
+    expect(page.locator("#bench-oee-zone")).to_contain_text("GUMI/Z")
+    expect(page.locator("#bench-oee-position")).to_contain_text(re.compile(r"백분위 \d+"))
+    shot(page, "benchmarks.png")
+
+
 def test_operator_onboards_companies_from_csv(page: Page, server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from sandan.analytics.shifts import ShiftPlan
 from sandan.core.errors import NotAuthenticated, NotFound, ValidationFailed
 from sandan.core.http import DbSession, RegistryRead, SharingWrite, get_context
 from sandan.core.identity.principal import Principal
@@ -36,7 +37,15 @@ from sandan.sharing.schemas import (
     UsagePage,
     VerificationOut,
 )
-from sandan.sharing.service import access, data, ledger, negotiations, offers, statements
+from sandan.sharing.service import (
+    access,
+    benchmarks,
+    data,
+    ledger,
+    negotiations,
+    offers,
+    statements,
+)
 from sandan.sharing.service.negotiations import Keys
 from sandan.sharing.service.parties import public_key
 from sandan.telemetry.deps import Hub, Store
@@ -444,3 +453,53 @@ def settle(
     balanced ledger postings; settling a month again posts nothing new."""
     fee = get_context(request).settings.sharing_fee_rate
     return asdict(ledger.settle_month(session, principal, period, fee_rate=fee))
+
+
+# --- private complex benchmarks ----------------------------------------------------------------
+
+Days = Annotated[date | None, Query(description="UTC day; default: the last 7 whole days")]
+
+
+def _benchmark_setup(request: Request) -> tuple[ShiftPlan, benchmarks.Policy]:
+    settings = get_context(request).settings
+    plan = ShiftPlan.parse(settings.shifts, settings.plant_timezone)
+    return plan, benchmarks.Policy.of(settings)
+
+
+@router.get("/benchmarks", response_model=list[benchmarks.Group])
+def list_benchmarks(
+    request: Request,
+    principal: RegistryRead,
+    session: DbSession,
+    store: Store,
+    metric: benchmarks.Metric = "oee",
+    by: benchmarks.Grouping = "industry",
+    start: Days = None,
+    end: Days = None,
+) -> list[benchmarks.Group]:
+    """Complex benchmarks by industry (KSIC division) or zone over whole UTC days: each group's
+    mean, median and quartiles, or why it is withheld (fewer than k companies, one company
+    dominating, the privacy budget spent). No company's own value is ever shown."""
+    plan, policy = _benchmark_setup(request)
+    window = benchmarks.Window.of(start, end)
+    return benchmarks.benchmarks(session, principal, store, plan, metric, by, window, policy)
+
+
+@router.get("/benchmarks/position", response_model=benchmarks.Position)
+def benchmark_position(
+    request: Request,
+    principal: RegistryRead,
+    session: DbSession,
+    store: Store,
+    metric: benchmarks.Metric = "oee",
+    start: Days = None,
+    end: Days = None,
+    company_id: Annotated[int | None, Query(ge=1)] = None,
+) -> benchmarks.Position:
+    """Your company's percentile in its industry and zone. Operators and auditors, who act for
+    the complex, name the company with `company_id`."""
+    plan, policy = _benchmark_setup(request)
+    window = benchmarks.Window.of(start, end)
+    return benchmarks.position(
+        session, principal, store, plan, metric, window, policy, company_id=company_id
+    )

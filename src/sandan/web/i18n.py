@@ -51,6 +51,42 @@ TEXTS: dict[str, tuple[str, str]] = {
     "save": ("저장", "Save"),
     "active": ("활성", "Active"),
     "no_map": ("지도에 표시할 기업이 없습니다", "No footprints to show"),
+    # --- complex benchmarks (web/sharing_benchmarks.py) ---
+    "bench_title": ("단지 벤치마크", "Complex benchmarks"),
+    "bench_back": ("데이터 공유", "Data sharing"),
+    "bench_intro": (
+        "같은 업종, 같은 단지 기업들과 비교한 지표입니다. {k}곳 이상이 참여하고 한 기업의 비중이 "
+        "{share}를 넘지 않을 때만 공개되며, 어느 기업의 값도 다른 기업에게 보이지 않습니다. "
+        "우리 회사는 자기 위치(백분위)만 봅니다.",
+        "How companies of one industry or one zone compare. A figure is shown only when at least "
+        "{k} companies contribute and none makes up more than {share} of it; no company's own "
+        "value is shown to anyone. Your company sees only its own position (percentile).",
+    ),
+    "bench_window_days": ("최근 {n}일", "Last {n} days"),
+    "bench_metric_oee": ("설비종합효율 (OEE)", "Overall equipment effectiveness (OEE)"),
+    "bench_metric_kwh_per_good_unit": ("양품당 전력량 (kWh)", "Energy per good unit (kWh)"),
+    "bench_metric_data_quality": ("데이터 품질 점수 (0-100)", "Data-quality score (0-100)"),
+    "bench_weight_busy": ("계획 가동 시간으로 가중", "weighted by planned busy time"),
+    "bench_weight_good": ("양품 수로 가중", "weighted by good units"),
+    "bench_weight_one": ("기업마다 같은 비중", "each company counts once"),
+    "bench_by_industry": ("업종별", "By industry"),
+    "bench_by_zone": ("단지별", "By zone"),
+    "bench_group": ("구분", "Group"),
+    "bench_contributors": ("참여 기업", "Companies"),
+    "bench_mean": ("평균", "Mean"),
+    "bench_p25": ("하위 25%", "25th pct."),
+    "bench_median": ("중앙값", "Median"),
+    "bench_p75": ("상위 25%", "75th pct."),
+    "bench_status": ("상태", "Status"),
+    "bench_published": ("공개", "Published"),
+    "bench_noisy": ("공개 (차등 프라이버시 잡음 포함)", "Published (differential-privacy noise)"),
+    "bench_none": ("이 기간에 참여한 기업이 없습니다", "No company contributes in this window"),
+    "bench_position": ("우리 회사 위치", "Your position"),
+    "bench_percentile": ("백분위 {n}", "{n} percentile"),
+    "bench_not_contributing": (
+        "이 기간의 데이터가 없어 참여하지 않았습니다",
+        "not contributing (no data in this window)",
+    ),
     "forbidden": ("권한이 없습니다", "You may not open this page"),
     "not_found": ("찾을 수 없습니다", "Not found"),
     "open": ("열기", "Open"),

@@ -7,7 +7,7 @@ from nicegui import ui
 
 from sandan.core.context import Context
 from sandan.telemetry.store import TelemetryStore
-from sandan.web import admin, companies, live, login, oee, overview, summary
+from sandan.web import admin, companies, live, login, oee, overview, sharing_benchmarks, summary
 
 
 def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
@@ -15,7 +15,7 @@ def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     for area in (login, companies, admin):
         area.register(ctx)
     overview.register(ctx, store)
-    for area_with_store in (live, oee, summary):
+    for area_with_store in (live, oee, summary, sharing_benchmarks):
         area_with_store.register(ctx, store)
     ui.run_with(
         app,
