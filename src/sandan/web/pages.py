@@ -7,12 +7,22 @@ from nicegui import ui
 
 from sandan.core.context import Context
 from sandan.telemetry.store import TelemetryStore
-from sandan.web import admin, companies, live, login, oee, overview, sharing_benchmarks, summary
+from sandan.web import (
+    admin,
+    companies,
+    live,
+    login,
+    oee,
+    overview,
+    sharing,
+    sharing_benchmarks,
+    summary,
+)
 
 
 def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     """Register every page and let NiceGUI serve them from the same app (and port)."""
-    for area in (login, companies, admin):
+    for area in (login, companies, admin, sharing):
         area.register(ctx)
     overview.register(ctx, store)
     for area_with_store in (live, oee, summary, sharing_benchmarks):

@@ -76,6 +76,7 @@ def header(page: PageContext, title: str) -> None:
         ui.link("산단 Sandan", "/").classes("text-lg font-bold text-white no-underline")
         ui.link(page.t("overview"), "/").classes("text-white")
         ui.link(page.t("companies"), "/companies").classes("text-white")
+        ui.link(page.t("sharing"), "/sharing").classes("text-white")
         if page.principal.has(Scope.import_write):
             ui.link(page.t("onboarding"), "/admin/onboarding").classes("text-white")
         if page.principal.has(Scope.users_read):
