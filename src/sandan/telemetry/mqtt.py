@@ -31,7 +31,14 @@ from sandan.core.identity.principal import Principal
 from sandan.telemetry import service
 from sandan.telemetry.decode import decode_many
 from sandan.telemetry.directory import TagDirectory
-from sandan.telemetry.mqtt_wire import MqttWire, MqttWireError, keep_alive, open_wire, subscribe
+from sandan.telemetry.mqtt_wire import (
+    MqttWire,
+    MqttWireError,
+    keep_alive,
+    open_wire,
+    subscribe,
+    supervise,
+)
 from sandan.telemetry.refine import refine
 from sandan.telemetry.store import TelemetryStore
 
@@ -230,25 +237,17 @@ class MqttIngest:
             keepalive=self.keepalive,
         )
         self._wire = wire
-        tasks: list[asyncio.Task[None]] = []
         try:
             await subscribe(wire, self.subscription, self.qos)
             self.ready.set()
-            tasks = [
-                asyncio.create_task(self._pump(wire)),
-                asyncio.create_task(keep_alive(wire, self.keepalive)),
-                asyncio.create_task(self._stopping.wait()),  # type: ignore[arg-type]
-            ]
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not tasks[2]:
-                    task.result()  # the connection failed: raise to reconnect
+            await supervise(
+                [
+                    asyncio.create_task(self._pump(wire)),
+                    asyncio.create_task(keep_alive(wire, self.keepalive)),
+                ],
+                asyncio.create_task(self._stopping.wait()),
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, MqttWireError):
-                    await task
             if not wire.closed.done():
                 await self.flush()
             wire.close()

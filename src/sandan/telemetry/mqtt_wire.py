@@ -283,3 +283,20 @@ async def keep_alive(wire: MqttWire, keepalive: int) -> None:
     while True:
         await asyncio.sleep(keepalive / 2)
         wire.send(_packet(PINGREQ, 0, b""))
+
+
+async def supervise(tasks: list[asyncio.Task[Any]], stop: asyncio.Task[Any]) -> None:
+    """Run a connection's tasks until one ends: a failed one raises (so the worker
+    reconnects), the stop task just returns. Every task is cancelled and awaited either way."""
+    everything = [*tasks, stop]
+    try:
+        done, _ = await asyncio.wait(everything, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop:
+                task.result()  # the connection failed: raise to reconnect
+    finally:
+        for task in everything:
+            task.cancel()
+        for task in everything:
+            with contextlib.suppress(asyncio.CancelledError, MqttWireError):
+                await task

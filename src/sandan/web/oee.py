@@ -43,6 +43,19 @@ def company_title(page: PageContext, company_id: int) -> str:
         return company.name if page.lang == "ko" else (company.name_en or company.name)
 
 
+def company_heading(page: PageContext, company_id: int, title_ko: str, title_en: str) -> bool:
+    """The company's name and the page's title, or a "not found" line when the company is not
+    the viewer's to see (then the page stops there)."""
+    try:
+        name = company_title(page, company_id)
+    except NotFound:
+        ui.label(page.t("not_found")).classes("text-xl text-red-700")
+        return False
+    title = title_ko if page.lang == "ko" else title_en
+    ui.label(f"{name} · {title}").classes("text-2xl font-bold")
+    return True
+
+
 def plan_of(ctx: Context) -> ShiftPlan:
     return ShiftPlan.parse(ctx.settings.shifts, ctx.settings.plant_timezone)
 
@@ -58,16 +71,12 @@ def register(ctx: Context, store: TelemetryStore) -> None:
         if page is None:
             return to_login(request)
         header(page, "OEE")
-        try:
-            name = company_title(page, company_id)
-        except NotFound:
-            ui.label(page.t("not_found")).classes("text-xl text-red-700")
+        if not company_heading(
+            page, company_id, "설비종합효율 (OEE)", "Overall equipment effectiveness"
+        ):
             return None
         ko = page.lang == "ko"
         losses_named = LOSS_NAMES_KO if ko else LOSS_NAMES_EN
-        ui.label(
-            f"{name} · {'설비종합효율 (OEE)' if ko else 'Overall equipment effectiveness'}"
-        ).classes("text-2xl font-bold")
         with ui.row().classes("items-center gap-4"):
             window = ui.toggle(
                 {k: ("최근 " if ko else "Last ") + k for k in WINDOWS}, value="24h"

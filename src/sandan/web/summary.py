@@ -14,9 +14,9 @@ from nicegui import ui
 from sandan.analytics import service as analytics
 from sandan.core.clock import utcnow
 from sandan.core.context import Context
-from sandan.core.errors import NotFound, SandanError
+from sandan.core.errors import SandanError
 from sandan.telemetry.store import TelemetryStore
-from sandan.web.oee import company_title, pct, plan_of
+from sandan.web.oee import company_heading, pct, plan_of
 from sandan.web.shell import header, to_login, viewer
 
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -33,15 +33,9 @@ def register(ctx: Context, store: TelemetryStore) -> None:
         if page is None:
             return to_login(request)
         header(page, "Production")
-        try:
-            name = company_title(page, company_id)
-        except NotFound:
-            ui.label(page.t("not_found")).classes("text-xl text-red-700")
+        if not company_heading(page, company_id, "생산·에너지 요약", "Production and energy"):
             return None
         ko = page.lang == "ko"
-        ui.label(f"{name} · {'생산·에너지 요약' if ko else 'Production and energy'}").classes(
-            "text-2xl font-bold"
-        )
         window = ui.toggle(
             {k: ("최근 " if ko else "Last ") + k for k in WINDOWS}, value="7d"
         ).props('id="summary-window"')

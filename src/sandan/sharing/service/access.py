@@ -81,9 +81,16 @@ class Issued:
     access_token: str
     refresh_token: str
     expires_in: int
+    live: bool  # the agreement's offer also streams
 
 
-def _issue(session: Session, agreement: Agreement) -> Issued:
+def _live_offer(session: Session, agreement: Agreement) -> Offer | None:
+    offer = session.get(Offer, agreement.offer_id)
+    return offer if offer is not None and offer.selection.get("live") else None
+
+
+def issue(session: Session, agreement: Agreement) -> Issued:
+    """A new token pair for the agreement (its caller checked who may have it)."""
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
     ends = [now + REFRESH_TTL]
@@ -99,7 +106,8 @@ def _issue(session: Session, agreement: Agreement) -> Issued:
         )
     )
     session.flush()
-    return Issued(agreement.id, access, refresh, int(TOKEN_TTL.total_seconds()))
+    live = _live_offer(session, agreement) is not None
+    return Issued(agreement.id, access, refresh, int(TOKEN_TTL.total_seconds()), live)
 
 
 def issue_token(session: Session, principal: Principal, agreement_id: int) -> Issued:
@@ -110,7 +118,7 @@ def issue_token(session: Session, principal: Principal, agreement_id: int) -> Is
     reason = inactive_reason(agreement, utcnow())
     if reason:
         raise PermissionDenied(reason)
-    return _issue(session, agreement)
+    return issue(session, agreement)
 
 
 def refresh_token(session: Session, refresh: str) -> Issued:
@@ -126,7 +134,7 @@ def refresh_token(session: Session, refresh: str) -> Issued:
     if inactive:
         raise PermissionDenied(inactive)
     row.revoked = True
-    return _issue(session, agreement)
+    return issue(session, agreement)
 
 
 def agreement_for_token(session: Session, token: str) -> Agreement:
@@ -363,8 +371,8 @@ def stream_check(
 def stream_tags(session: Session, agreement: Agreement) -> list[int]:
     """The tags a live subscription may carry: a live telemetry offer's, or the machine tags
     of a live line product; read as the provider sees them."""
-    offer = session.get(Offer, agreement.offer_id)
-    if offer is None or not offer.selection.get("live"):
+    offer = _live_offer(session, agreement)
+    if offer is None:
         raise PermissionDenied("this agreement's offer has no live stream")
     view = provider_view(offer.company_id)
     if offer.kind == "telemetry":

@@ -46,13 +46,14 @@ def _policy_json(policy: odrl.Policy) -> dict[str, Any]:
     return policy.model_dump(mode="json")
 
 
-def _check_purpose(purpose: str) -> None:
+def check_purpose(purpose: str) -> None:
+    """A request names a purpose of the shared vocabulary, or nothing can be agreed on it."""
     if purpose not in odrl.PURPOSES:
         known = ", ".join(sorted(odrl.PURPOSES))
         raise ValidationFailed.one("purpose", f"unknown purpose {purpose!r}; one of: {known}")
 
 
-def _record(
+def record_step(
     session: Session,
     negotiation: Negotiation,
     sender: Party,
@@ -102,7 +103,7 @@ def start(
     own; automatic approval of the offer's own terms signs at once."""
     if principal.company_id is None:
         raise PermissionDenied("only a company can ask for data; sign in as one of its users")
-    _check_purpose(data.purpose)
+    check_purpose(data.purpose)
     offer = get_offer(session, principal, data.offer_id)
     if offer.company_id == principal.company_id:
         raise ValidationFailed.one("offer_id", "this is your own company's offer")
@@ -121,7 +122,7 @@ def start(
     )
     open_request(session, negotiation, principal.actor)
     if offer.approval == "auto" and proposal == offer.contract_policy:
-        _agree(session, negotiation, offer, "system:auto-approval", keys)
+        agree(session, negotiation, offer, "system:auto-approval", keys)
     session.flush()
     return negotiation
 
@@ -194,7 +195,7 @@ def counter(
     party = _party(principal, negotiation)
     message = Msg.CONTRACT_OFFER if party is Party.PROVIDER else Msg.CONTRACT_REQUEST
     policy = _policy_json(proposal.policy)
-    _record(session, negotiation, party, message, principal.actor, policy, proposal.note)
+    record_step(session, negotiation, party, message, principal.actor, policy, proposal.note)
     negotiation.policy = policy
     session.flush()
     return negotiation
@@ -208,15 +209,15 @@ def accept(
     negotiation = get_negotiation(session, principal, negotiation_id)
     party = _party(principal, negotiation)
     if party is Party.CONSUMER:
-        _record(session, negotiation, party, Msg.ACCEPT, principal.actor, note=note)
+        record_step(session, negotiation, party, Msg.ACCEPT, principal.actor, note=note)
         offer = session.get(Offer, negotiation.offer_id)
         if offer is not None and offer.approval == "auto":
-            _agree(session, negotiation, offer, "system:auto-approval", keys)
+            agree(session, negotiation, offer, "system:auto-approval", keys)
     else:
         offer = session.get(Offer, negotiation.offer_id)
         if offer is None:
             raise NotFound("the offer is gone")
-        _agree(session, negotiation, offer, principal.actor, keys, note)
+        agree(session, negotiation, offer, principal.actor, keys, note)
     session.flush()
     return negotiation
 
@@ -227,7 +228,7 @@ def terminate(
     """Either party ends a negotiation that is not over."""
     negotiation = get_negotiation(session, principal, negotiation_id)
     party = _party(principal, negotiation)
-    _record(session, negotiation, party, Msg.TERMINATE, principal.actor, note=note)
+    record_step(session, negotiation, party, Msg.TERMINATE, principal.actor, note=note)
     session.flush()
     return negotiation
 
@@ -251,7 +252,7 @@ def expiry(policy: odrl.Policy, signed_at: datetime) -> datetime | None:
     return min(ends) if ends else None
 
 
-def _agree(
+def agree(
     session: Session,
     negotiation: Negotiation,
     offer: Offer,
@@ -261,7 +262,7 @@ def _agree(
 ) -> Agreement:
     """The provider signs the agreement; the consumer's connector verifies and countersigns,
     the provider's finalizes, and a one-off or first monthly price is charged."""
-    _record(session, negotiation, Party.PROVIDER, Msg.AGREE, actor, note=note)
+    record_step(session, negotiation, Party.PROVIDER, Msg.AGREE, actor, note=note)
     policy = odrl.Policy.model_validate(negotiation.policy)
     signed_at = utcnow()
     uid = f"urn:sandan:agreement:{uuid.uuid4()}"
@@ -321,8 +322,8 @@ def verify_and_finalize(
     agreement.consumer_signature = sign_as(
         session, negotiation.consumer_company_id, keys.secret, agreement.document
     )
-    _record(session, negotiation, Party.CONSUMER, Msg.VERIFY, "system:hosted-connector")
-    _record(session, negotiation, Party.PROVIDER, Msg.FINALIZE, "system:hosted-connector")
+    record_step(session, negotiation, Party.CONSUMER, Msg.VERIFY, "system:hosted-connector")
+    record_step(session, negotiation, Party.PROVIDER, Msg.FINALIZE, "system:hosted-connector")
     agreement.status = "active"
     session.flush()
     ledger.charge_on_signing(session, agreement, fee_rate=keys.fee_rate, at=agreement.signed_at)

@@ -124,7 +124,7 @@ def start(
 ) -> Negotiation:
     """A remote company asks for an offer on its terms as they stand; automatic approval
     signs at once (→ AGREED, waiting for the consumer's verification)."""
-    negotiations._check_purpose(purpose)
+    negotiations.check_purpose(purpose)
     offer = offer_for_partners(session, offer_ref)
     negotiation = Negotiation(
         offer_id=offer.id,
@@ -144,7 +144,7 @@ def start(
     if offer.approval == "auto":
         # The provider's signing step is the one local negotiations use; a remote consumer
         # has no hosted connector here, so it stops at AGREED.
-        negotiations._agree(session, negotiation, offer, "system:auto-approval", keys)
+        negotiations.agree(session, negotiation, offer, "system:auto-approval", keys)
     session.flush()
     return negotiation
 
@@ -208,10 +208,10 @@ def verify(
     agreement.consumer_signature = signature.model_dump()
     actor = _actor(partner)
     # The key is kept in the timeline: the agreement's signature can be checked again later.
-    negotiations._record(
+    negotiations.record_step(
         session, n, Party.CONSUMER, Msg.VERIFY, actor, note=f"countersigned with {consumer_key}"
     )
-    negotiations._record(session, n, Party.PROVIDER, Msg.FINALIZE, "system:connector")
+    negotiations.record_step(session, n, Party.PROVIDER, Msg.FINALIZE, "system:connector")
     agreement.status = "active"
     session.flush()
     ledger.charge_on_signing(session, agreement, fee_rate=keys.fee_rate, at=agreement.signed_at)
@@ -221,7 +221,7 @@ def verify(
 def terminate(session: Session, partner: Partner, negotiation_id: int, note: str) -> Negotiation:
     """The remote consumer ends a negotiation that is not over."""
     n = negotiation_of(session, partner, negotiation_id)
-    negotiations._record(session, n, Party.CONSUMER, Msg.TERMINATE, _actor(partner), note=note)
+    negotiations.record_step(session, n, Party.CONSUMER, Msg.TERMINATE, _actor(partner), note=note)
     session.flush()
     return n
 
@@ -243,7 +243,7 @@ def transfer(
     reason = access.inactive_reason(agreement, utcnow())
     if reason:
         raise PermissionDenied(reason)
-    return agreement, access._issue(session, agreement)
+    return agreement, access.issue(session, agreement)
 
 
 def data_address(base_url: str, agreement: Agreement, issued: access.Issued) -> dict[str, Any]:

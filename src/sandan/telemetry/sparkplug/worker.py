@@ -53,6 +53,7 @@ from sandan.telemetry.mqtt_wire import (
     open_wire,
     publish_packet,
     subscribe,
+    supervise,
 )
 from sandan.telemetry.refine import Refined, refine
 from sandan.telemetry.sparkplug import topics
@@ -713,30 +714,22 @@ class SparkplugIngest(MqttIngest):
         self.sparkplug.birth_timestamp = birth
         wire = await self._open(birth)
         self._wire = wire
-        tasks: list[asyncio.Task[None]] = []
         try:
             for topic_filter in self.subscriptions:
                 await subscribe(wire, topic_filter, self.qos)
             self._publish(wire, self.state_topic, encode_state(True, birth), retain=True)
             self.ready.set()
             log.info("sparkplug.host_online", host_id=self.host_id, filters=self.subscriptions)
-            tasks = [
-                asyncio.create_task(self._pump(wire)),
-                asyncio.create_task(keep_alive(wire, self.keepalive)),
-                asyncio.create_task(self._reloads()),
-                asyncio.create_task(self._stopping.wait()),  # type: ignore[arg-type]
-            ]
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not tasks[-1]:
-                    task.result()  # the connection failed: raise to reconnect
+            await supervise(
+                [
+                    asyncio.create_task(self._pump(wire)),
+                    asyncio.create_task(keep_alive(wire, self.keepalive)),
+                    asyncio.create_task(self._reloads()),
+                ],
+                asyncio.create_task(self._stopping.wait()),
+            )
         finally:
             self.ready.clear()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, MqttWireError):
-                    await task
             if not wire.closed.done():
                 await self.flush()
             await self.drain()
