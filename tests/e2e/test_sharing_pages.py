@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -288,3 +289,34 @@ def test_counter_offer_then_the_consumer_ends_it(page: Page, server: Server) -> 
     page.locator("#negotiation-confirm").click()
     expect(thread.locator(".q-badge").first).to_have_text("종료됨")
     expect(thread.locator("button")).to_have_count(0)
+
+
+def test_publish_a_file_offer_with_its_preview(page: Page, server: Server, tmp_path: Path) -> None:
+    """A's admin uploads a CSV in the publish form; the catalogue shows the file offer with
+    its first rows in the preview."""
+    from playwright.sync_api import expect
+
+    title = "E2E 설비별 전력량 파일 (energy per machine)"
+    csv_path = tmp_path / "energy.csv"
+    csv_path.write_text(
+        "ts,machine,kwh\n2026-03-01 00:00:00,M1,12.5\n2026-03-01 01:00:00,M2,13.25\n"
+    )
+    _switch_user(page, server, SUPPLIER, "/sharing/publish")
+    page.locator("#publish-title").fill(title)
+    page.locator("#publish-kind").get_by_text("파일").click()
+    page.locator("#publish-file input[type=file]").set_input_files(str(csv_path))
+    expect(page.locator("#publish-file-name")).to_contain_text("energy.csv")
+    for _ in range(4):  # what, then who (the whole complex), terms and price as they come
+        _next(page)
+    expect(page.locator("#publish-review")).to_contain_text(title)
+    page.locator("#publish-submit").click()
+    expect(page).to_have_url(url_re(server, "/sharing"))
+    card = page.locator(".offer-card").filter(has_text=title)
+    expect(card).to_contain_text("파일")
+    card.locator(".offer-preview .q-item").click()
+    preview = card.locator(".offer-preview table")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text("13.25")
+    expect(preview).to_contain_text("2026-02-28T16:00:00Z")  # 01:00 in Seoul, shown in UTC
+    page.wait_for_timeout(400)  # the expansion's opening animation, for the screenshot only
+    shot(page, "sharing-file-offer.png")

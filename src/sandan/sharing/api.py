@@ -41,9 +41,11 @@ from sandan.sharing.service import (
     access,
     benchmarks,
     data,
+    files,
     ledger,
     negotiations,
     offers,
+    publishing,
     statements,
 )
 from sandan.sharing.service.negotiations import Keys
@@ -108,9 +110,13 @@ def catalog(
 
 
 @router.post("/offers", response_model=OfferOut, status_code=201)
-def create_offer(principal: SharingWrite, session: DbSession, body: OfferIn) -> OfferOut:
-    """Publish an offer of your company's data."""
-    return _offer_out(session, [offers.create_offer(session, principal, body)])[0]
+def create_offer(
+    request: Request, principal: SharingWrite, session: DbSession, store: Store, body: OfferIn
+) -> OfferOut:
+    """Publish an offer of your company's data, with a preview of a few rows; a file offer
+    stays a draft until its file is uploaded to `/offers/{id}/file`."""
+    source = files.source(get_context(request).settings, store)
+    return _offer_out(session, [publishing.publish(session, principal, body, source)])[0]
 
 
 @router.get("/offers/{offer_id}", response_model=OfferOut)
@@ -311,24 +317,40 @@ def pull(
     request: Request,
     session: DbSession,
     store: Store,
-    start: datetime,
-    end: datetime,
     purpose: Purpose,
+    start: datetime | None = None,
+    end: datetime | None = None,
     authorization: Bearer = None,
     resolution: Annotated[int | None, Query(ge=0, le=86_400)] = None,
     fields: Annotated[str | None, Query(max_length=500)] = None,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "parquet"] = "json",
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """Pull data under an agreement with its bearer token. The agreed policy is evaluated
-    now; a refusal is 403 with the readable reasons, and is metered and audited like a pull."""
+    now; a refusal is 403 with the readable reasons, and is metered and audited like a pull.
+    Telemetry and products need `start` and `end`; a file offer takes them as an optional
+    window on its time column, pages with `limit`/`offset`, and downloads as CSV or Parquet."""
     agreement = _bearer_agreement(session, authorization, agreement_id)
-    req = data.Request(start, end, resolution, _fields(fields))
-    tz = get_context(request).settings.plant_timezone
+    req = data.Request(start, end, resolution, _fields(fields), limit, offset)
+    settings = get_context(request).settings
     actor = _consumer_actor(agreement)
-    outcome = access.pull(session, store, agreement_id, actor, req, purpose, tz)
+    outcome = access.pull(
+        session,
+        store,
+        agreement_id,
+        actor,
+        req,
+        purpose,
+        settings.plant_timezone,
+        fmt=format,
+        files_dir=files.files_dir(settings.data_dir),
+    )
     if not outcome.allowed:
         session.commit()  # the edge keeps the metered refusal, then answers 403
         raise AccessDenied(outcome.message, outcome.reasons)
+    if outcome.payload is not None:
+        return _download(agreement, outcome.payload, format)
     if format == "csv":
         return Response(_csv(outcome.rows), media_type="text/csv; charset=utf-8")
     body = {
@@ -338,7 +360,19 @@ def pull(
         "truncated": outcome.truncated,
         "duties": outcome.duties,
     }
+    if outcome.next_offset is not None:
+        body["next_offset"] = outcome.next_offset
     return Response(signing.canonical_json(body), media_type="application/json")
+
+
+def _download(agreement: Agreement, payload: bytes, format: str) -> Response:
+    media = "application/vnd.apache.parquet" if format == "parquet" else "text/csv; charset=utf-8"
+    name = f"sandan-agreement-{agreement.id}.{format}"
+    return Response(
+        payload,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -36,6 +36,17 @@ class ProductSelection(BaseModel):
     live: bool = False  # also stream the line's machine readings as they come
 
 
+class FileSelection(BaseModel):
+    """An uploaded CSV or Parquet file: the offer waits as a draft until its file arrives
+    (`POST /offers/{id}/file`), which fills in format, rows, bytes and checksum."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["file"] = "file"
+
+
+Selection = TelemetrySelection | ProductSelection | FileSelection
+
+
 class OfferIn(BaseModel):
     """A new offer; the provider is the caller's company (operators name one)."""
 
@@ -46,12 +57,13 @@ class OfferIn(BaseModel):
     keywords: list[str] = Field(default_factory=list, max_length=20)
     temporal_start: datetime | None = None
     temporal_end: datetime | None = None
-    selection: TelemetrySelection | ProductSelection = Field(discriminator="type")
+    selection: Selection = Field(discriminator="type")
     access_policy: Policy | None = None  # None: every company of the complex may see it
     contract_policy: Policy
     price_model: PriceModel = "free"
     price_krw: int = Field(default=0, ge=0, le=10_000_000_000)
     approval: Literal["auto", "manual"] = "auto"
+    preview: bool = True  # show a few sample rows in the catalogue (never more than offered)
 
     @model_validator(mode="after")
     def _price_and_window(self) -> OfferIn:

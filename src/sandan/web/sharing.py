@@ -4,7 +4,8 @@ live in `sharing_*.py` and are registered from here, so pages.py names the area 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from nicegui import ui
@@ -16,6 +17,7 @@ from sandan.sharing import policy as odrl
 from sandan.sharing.models import Offer
 from sandan.sharing.schemas import NegotiationRequest
 from sandan.sharing.service import negotiations, offers
+from sandan.telemetry.store import TelemetryStore
 from sandan.web import sharing_agreements, sharing_ledger, sharing_negotiations, sharing_publish
 from sandan.web.sharing_terms import Terms
 from sandan.web.sharing_ui import (
@@ -53,6 +55,7 @@ class OfferCard:
     status: str
     terms: list[str]
     purpose: str | None  # the purpose the terms allow, to preselect in a request
+    preview: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _cards(
@@ -81,6 +84,7 @@ def _card(session: Session, o: Offer, provider: str, lang: odrl.Lang) -> OfferCa
         status=o.status,
         terms=terms_lines(session, o.contract_policy, lang),
         purpose=Terms.of(policy).purpose,
+        preview=list(o.preview),
     )
 
 
@@ -146,6 +150,8 @@ def _offer_card(page: PageContext, card: OfferCard, reload: ui.refreshable[[], N
         )
         ui.label(page.t(f"sharing_approval_{card.approval}")).classes("text-xs text-slate-500")
         show_terms(card.terms)
+        if card.preview:
+            _preview(page, card.preview)
         with ui.row().classes("justify-end w-full"):
             if own:
                 ui.label(page.t("sharing_your_offer")).classes("text-sm text-slate-500")
@@ -159,7 +165,16 @@ def _offer_card(page: PageContext, card: OfferCard, reload: ui.refreshable[[], N
                 ).classes("offer-request")
 
 
-def register(ctx: Context) -> None:
+def _preview(page: PageContext, rows: list[dict[str, Any]]) -> None:
+    """The offer's few sample rows, folded away so that the card stays short."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    columns = [{"name": n, "label": n, "field": n, "align": "left"} for n in names]
+    with ui.expansion(page.t("sharing_preview"), icon="table_view").classes("w-full offer-preview"):
+        table = ui.table(columns=columns, rows=[{n: r.get(n) for n in names} for r in rows])
+        table.props("dense flat").classes("w-full text-xs")
+
+
+def register(ctx: Context, store: TelemetryStore) -> None:
     """The catalogue here, then the other sharing pages."""
 
     @sharing_page(ctx, "/sharing", "sharing_catalogue")
@@ -186,7 +201,7 @@ def register(ctx: Context) -> None:
         kind.on_value_change(lambda _: results.refresh())
         results()
 
-    sharing_publish.register(ctx)
+    sharing_publish.register(ctx, store)
     sharing_negotiations.register(ctx)
     sharing_agreements.register(ctx)
     sharing_ledger.register(ctx)

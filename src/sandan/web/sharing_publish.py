@@ -1,7 +1,7 @@
-"""Publishing an offer, step by step: what (a product of one of the company's lines, or some
-of its telemetry tags), who may see it (the whole complex, or one company named by its
-business registration number), the terms, the price, and a review of the policy as the
-consumer will read it before anything is stored."""
+"""Publishing an offer, step by step: what (a product of one of the company's lines, some of
+its telemetry tags, or an uploaded CSV or Parquet file), who may see it (the whole complex,
+or one company named by its business registration number), the terms, the price, and a
+review of the policy as the consumer will read it before anything is stored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from nicegui import ui
+from nicegui import events, ui
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,9 @@ from sandan.registry import service as registry
 from sandan.registry.service import CompanyProfile
 from sandan.registry.validators import format_brn, normalize_brn
 from sandan.sharing import policy as odrl
-from sandan.sharing.schemas import OfferIn, ProductSelection, TelemetrySelection
-from sandan.sharing.service import offers
+from sandan.sharing.schemas import FileSelection, OfferIn, ProductSelection, TelemetrySelection
+from sandan.sharing.service import files, publishing
+from sandan.telemetry.store import TelemetryStore
 from sandan.web.sharing_terms import Terms, TermsForm, new_uid
 from sandan.web.sharing_ui import (
     act,
@@ -74,9 +75,11 @@ def _only_for(company_id: int) -> odrl.Policy:
 class PublishForm:
     """The stepper and what its steps hold so far."""
 
-    def __init__(self, page: PageContext, choices: Choices) -> None:
+    def __init__(self, page: PageContext, choices: Choices, store: TelemetryStore) -> None:
         self.page, self.choices = page, choices
+        self.source = files.source(page.ctx.settings, store)
         self.recipient: CompanyProfile | None = None
+        self.upload: tuple[str, bytes] | None = None  # the file as received: name, bytes
         t = page.t
         with ui.stepper().props("vertical").classes("w-full max-w-4xl") as self.stepper:
             with ui.step(t("sharing_step_what")):
@@ -110,7 +113,7 @@ class PublishForm:
         self.description.props('for="publish-description" rows=2')
         self.keywords = ui.input(t("sharing_keywords")).classes("w-full")
         self.keywords.props('for="publish-keywords"')
-        kinds = {k: t(f"sharing_kind_{k}") for k in ("product", "telemetry")}
+        kinds = {k: t(f"sharing_kind_{k}") for k in ("product", "telemetry", "file")}
         self.kind = ui.toggle(kinds, value="product").props('id="publish-kind" no-caps')
         with (
             ui.column()
@@ -138,7 +141,34 @@ class PublishForm:
             every = {r: t(f"sharing_every_{r}") for r in TAG_RESOLUTIONS}
             self.every = ui.select(every, value=3600, label=t("sharing_resolution"))
             self.every.classes("w-96")
+        with (
+            ui.column()
+            .classes("w-full gap-1")
+            .bind_visibility_from(self.kind, "value", value="file")
+        ):
+            self._file()
         self.live = ui.checkbox(t("sharing_live"), value=False).props('id="publish-live"')
+        self.live.bind_visibility_from(self.kind, "value", backward=lambda k: k != "file")
+        self.show_preview = ui.checkbox(t("sharing_show_preview"), value=True)
+        self.show_preview.props('id="publish-preview"')
+
+    def _file(self) -> None:
+        """The upload: read into memory here, checked and stored only when published."""
+        t = self.page.t
+
+        async def received(event: events.UploadEventArguments) -> None:
+            self.upload = (event.file.name, await event.file.read())
+            got.set_text(f"{t('sharing_file_received')}: {event.file.name}")
+
+        ui.upload(
+            label=t("sharing_file_upload"),
+            on_upload=received,
+            on_rejected=lambda: ui.notify(t("sharing_file_too_large"), type="warning"),
+            auto_upload=True,
+            max_file_size=files.MAX_UPLOAD_BYTES,
+        ).props('accept=".csv,.parquet" id="publish-file"').classes("w-96")
+        got = ui.label().classes("text-sm font-medium").props('id="publish-file-name"')
+        ui.label(t("sharing_file_help")).classes("text-xs text-slate-500")
 
     def _who(self) -> None:
         t = self.page.t
@@ -222,6 +252,8 @@ class PublishForm:
             return self._problem("sharing_need_title")
         if self.kind.value == "telemetry" and not self.tags.value:
             return self._problem("sharing_need_tags")
+        if self.kind.value == "file" and self.upload is None:
+            return self._problem("sharing_need_file")
         return True
 
     def _find_recipient(self) -> None:
@@ -243,8 +275,10 @@ class PublishForm:
             return self._problem("sharing_not_yourself")
         return True
 
-    def _selection(self) -> ProductSelection | TelemetrySelection:
+    def _selection(self) -> ProductSelection | TelemetrySelection | FileSelection:
         live = bool(self.live.value)
+        if self.kind.value == "file":
+            return FileSelection()
         if self.kind.value == "telemetry":
             tags = [int(v) for v in self.tags.value or []]
             return TelemetrySelection(tag_ids=tags, resolution=int(self.every.value), live=live)
@@ -265,6 +299,7 @@ class PublishForm:
             price_model=str(self.price_model.value),
             price_krw=0 if free else int(self.price.value or 0),
             approval=str(self.approval.value),
+            preview=bool(self.show_preview.value),
         )
 
     def publish(self) -> None:
@@ -273,17 +308,25 @@ class PublishForm:
         except (SandanError, ValidationError) as exc:
             ui.notify(refusal(exc), type="negative", multi_line=True)
             return
-        if act(self.page, lambda s, p: offers.create_offer(s, p, data).id) is None:
+        upload, source = self.upload, self.source
+
+        def store(s: Session, p: Principal) -> int:
+            offer = publishing.publish(s, p, data, source)
+            if offer.kind == "file" and upload is not None:  # a bad file undoes the draft
+                publishing.upload(s, p, offer.id, upload[0], upload[1], source)
+            return offer.id
+
+        if act(self.page, store) is None:
             return
         ui.notify(self.page.t("sharing_published"), type="positive")
         ui.navigate.to("/sharing")
 
 
-def register(ctx: Context) -> None:
+def register(ctx: Context, store: TelemetryStore) -> None:
     @sharing_page(ctx, "/sharing/publish", "sharing_publish")
     def publish_page(page: PageContext, request: Request) -> None:
         company_id = page.principal.company_id
         if company_id is None or not can_write(page):
             ui.label(page.t("sharing_publish_needs_company")).classes("text-red-700")
             return
-        PublishForm(page, read(page, lambda s, p: _choices(s, p, company_id)))
+        PublishForm(page, read(page, lambda s, p: _choices(s, p, company_id)), store)

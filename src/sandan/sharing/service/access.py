@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,13 +17,19 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sandan.core.clock import as_utc, utcnow
-from sandan.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from sandan.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from sandan.core.identity.principal import Principal
 from sandan.core.tenancy import found
 from sandan.registry import service as registry
 from sandan.sharing import policy as odrl
 from sandan.sharing.models import AccessToken, Agreement, Offer, Usage
-from sandan.sharing.service import data
+from sandan.sharing.service import data, files
 from sandan.sharing.service.offers import provider_view
 from sandan.sharing.service.parties import profile
 from sandan.telemetry.store import TelemetryStore
@@ -191,6 +198,8 @@ class Outcome:
     reasons: list[dict[str, str]]
     duties: list[dict[str, Any]]
     truncated: bool = False
+    payload: bytes | None = None  # a file offer's CSV or Parquet download
+    next_offset: int | None = None  # a file offer has more rows from here
 
     @property
     def message(self) -> str:
@@ -277,9 +286,13 @@ def pull(
     req: data.Request,
     purpose: str | None,
     plant_tz: str,
+    *,
+    fmt: str = "json",
+    files_dir: Path | None = None,
 ) -> Outcome:
     """One historical pull under an agreement. A denial is metered and returned, not raised,
-    so that the caller's edge commits it before answering 403."""
+    so that the caller's edge commits it before answering 403. A file offer is read from
+    `files_dir` and may be taken as `fmt` csv or parquet (metered in the bytes sent)."""
     agreement = _locked(session, agreement_id)
     now = utcnow()
     inactive = inactive_reason(agreement, now)
@@ -293,6 +306,8 @@ def pull(
     offer = session.get(Offer, agreement.offer_id)
     if offer is None:
         raise NotFound("the offer of this agreement is gone")
+    if fmt == "parquet" and offer.kind != "file":
+        raise ValidationFailed.one("format", "parquet is for file offers; use json or csv")
     resolution = data.resolution_of(offer, req.resolution)
     fields = req.fields if req.fields is not None else frozenset(data.field_names(offer))
 
@@ -324,14 +339,18 @@ def pull(
         ]
         meter(session, agreement, "pull", actor, allowed=False, reasons=reasons)
         return Outcome(False, [], reasons, [])
-    asked = data.Request(req.start, req.end, resolution, req.fields)
+    duties = [d.model_dump(mode="json", exclude_none=True) for d in first.duties]
+    if offer.kind == "file":
+        got = files.deliver(session, files_dir or Path("."), offer, req, room.rows, fmt)
+        meter(session, agreement, "file", actor, allowed=True, rows=got.count, nbytes=got.nbytes)
+        return Outcome(True, got.rows, [], duties, got.truncated, got.payload, got.next_offset)
+    asked = replace(req, resolution=resolution)
     rows = data.fetch(session, store, offer, asked, plant_tz)
     truncated = room.rows is not None and len(rows) > room.rows
     if truncated:
         rows = rows[: room.rows]
     nbytes = len(orjson.dumps(rows))
     meter(session, agreement, "pull", actor, allowed=True, rows=len(rows), nbytes=nbytes)
-    duties = [d.model_dump(mode="json", exclude_none=True) for d in first.duties]
     return Outcome(True, rows, [], duties, truncated)
 
 
@@ -373,6 +392,8 @@ def stream_tags(session: Session, agreement: Agreement) -> list[int]:
     of a live line product; read as the provider sees them."""
     offer = _live_offer(session, agreement)
     if offer is None:
+        if getattr(session.get(Offer, agreement.offer_id), "kind", None) == "file":
+            raise Conflict("a file offer has no live stream; pull it from the data endpoint")
         raise PermissionDenied("this agreement's offer has no live stream")
     view = provider_view(offer.company_id)
     if offer.kind == "telemetry":

@@ -18,7 +18,12 @@ from sandan.registry import service as registry
 from sandan.registry.service import CompanyProfile
 from sandan.sharing import policy as odrl
 from sandan.sharing.models import Offer
-from sandan.sharing.schemas import OfferIn, ProductSelection, TelemetrySelection
+from sandan.sharing.schemas import (
+    FileSelection,
+    OfferIn,
+    Selection,
+    TelemetrySelection,
+)
 from sandan.sharing.service.parties import participant_id, profile
 
 # What each derived product delivers, per row: its schema and time resolution.
@@ -101,16 +106,18 @@ def offer_uid(offer_id: int) -> str:
     return f"urn:sandan:offer:{offer_id}"
 
 
-def _product_schema(selection: TelemetrySelection | ProductSelection) -> list[dict[str, str]]:
+def _product_schema(selection: Selection) -> list[dict[str, str]]:
     if isinstance(selection, TelemetrySelection):
         return TELEMETRY_SCHEMA
+    if isinstance(selection, FileSelection):
+        return []  # the file's own columns, once it is uploaded
     return PRODUCT_SCHEMAS[selection.product][1]
 
 
-def _check_selection(
-    session: Session, company_id: int, selection: TelemetrySelection | ProductSelection
-) -> None:
+def _check_selection(session: Session, company_id: int, selection: Selection) -> None:
     """Only the provider's own tags or lines may be offered."""
+    if isinstance(selection, FileSelection):
+        return
     view = provider_view(company_id)
     if isinstance(selection, TelemetrySelection):
         own = set(registry.readable_tag_ids(session, view, list(selection.tag_ids)))
@@ -136,13 +143,17 @@ def _check_selection(
 
 
 def create_offer(session: Session, principal: Principal, data: OfferIn) -> Offer:
-    """Publish an offer of the caller's company (operators publish for a named company)."""
+    """Publish an offer of the caller's company (operators publish for a named company). A
+    file offer starts as a draft, seen by its owner only, until its file is uploaded."""
     company_id = data.company_id if principal.is_operator else principal.company_id
     if company_id is None:
         raise ValidationFailed.one("company_id", "name the company that offers the data")
     ensure_writable(principal, company_id, "offers")
     _check_selection(session, company_id, data.selection)
     provider = profile(session, company_id)
+    selection = data.selection.model_dump()
+    if not data.preview:
+        selection["preview"] = False  # the provider keeps sample rows out of the catalogue
     offer = Offer(
         company_id=company_id,
         kind=data.selection.type,
@@ -152,7 +163,7 @@ def create_offer(session: Session, principal: Principal, data: OfferIn) -> Offer
         industry=provider.ksic,
         temporal_start=data.temporal_start,
         temporal_end=data.temporal_end,
-        selection=data.selection.model_dump(),
+        selection=selection,
         data_schema=_product_schema(data.selection),
         preview=[],
         access_policy=(data.access_policy or OPEN_TO_THE_COMPLEX).model_dump(mode="json"),
@@ -160,6 +171,7 @@ def create_offer(session: Session, principal: Principal, data: OfferIn) -> Offer
         price_model=data.price_model,
         price_krw=data.price_krw,
         approval=data.approval,
+        status="draft" if isinstance(data.selection, FileSelection) else "published",
     )
     session.add(offer)
     session.flush()
