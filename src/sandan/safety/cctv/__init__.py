@@ -1,0 +1,1 @@
+"""CCTV analytics events (Frigate MQTT and a generic webhook) mapped to cameras and alarms."""
