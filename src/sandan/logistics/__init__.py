@@ -1,0 +1,1 @@
+"""The shared logistics terminal: multi-tenant warehouse, docks and yard, joint delivery."""

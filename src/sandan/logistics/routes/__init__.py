@@ -1,0 +1,1 @@
+"""The warehouse's HTTP routes by topic; `sandan.logistics.api` mounts them."""

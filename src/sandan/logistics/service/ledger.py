@@ -1,0 +1,255 @@
+"""The movement ledger and the quants it derives.
+
+Every change of stock is `post()`: lock the quants it touches (ordered by item, then id, so
+two clerks never wait on each other in a circle), check, update the cached levels and append
+the ledger rows in the same transaction. `reconcile()` recomputes every level from the
+ledger and from the open reservations and lists any difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from sandan.core.clock import utcnow
+from sandan.core.identity.principal import Principal
+from sandan.logistics.errors import StockShort
+from sandan.logistics.models import Movement, Quant, Reservation
+from sandan.logistics.service.access import write_lock
+
+Key = tuple[int, int, int, int]  # item, lot, bin, owner
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One movement to post; `consume_reserved` takes units that were reserved (a pick)."""
+
+    item_id: int
+    lot_id: int
+    owner_id: int
+    from_bin: int | None
+    to_bin: int | None
+    qty: int
+    kind: str
+    ref: str = ""
+    consume_reserved: bool = False
+
+
+def _key_filter(keys: Sequence[Key]) -> Any:
+    return or_(
+        *(
+            and_(
+                Quant.item_id == i,
+                Quant.lot_id == lot,
+                Quant.bin_id == b,
+                Quant.owner_company_id == o,
+            )
+            for i, lot, b, o in keys
+        )
+    )
+
+
+def _select_locked(session: Session, keys: Sequence[Key]) -> list[Quant]:
+    stmt = (
+        select(Quant)
+        .where(_key_filter(keys))
+        .order_by(Quant.item_id, Quant.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def lock_quants(session: Session, keys: Iterable[Key]) -> dict[Key, Quant]:
+    """The quants of these keys, created empty where missing, locked for this transaction."""
+    wanted = sorted(set(keys))
+    write_lock(session)
+    rows = {
+        (q.item_id, q.lot_id, q.bin_id, q.owner_company_id): q
+        for q in _select_locked(session, wanted)
+    }
+    missing = [k for k in wanted if k not in rows]
+    if missing:
+        values = [
+            {
+                "item_id": i,
+                "lot_id": lot,
+                "bin_id": b,
+                "owner_company_id": o,
+                "on_hand": 0,
+                "reserved": 0,
+            }
+            for i, lot, b, o in missing
+        ]
+        dialect = session.get_bind().dialect.name
+        maker = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            maker(Quant)
+            .values(values)
+            .on_conflict_do_nothing(
+                index_elements=["item_id", "lot_id", "bin_id", "owner_company_id"]
+            )
+        )
+        for q in _select_locked(session, missing):
+            rows[(q.item_id, q.lot_id, q.bin_id, q.owner_company_id)] = q
+    return rows
+
+
+def lock_by_id(session: Session, quant_ids: Iterable[int]) -> dict[int, Quant]:
+    """Lock quants known by id, in (item, id) order."""
+    write_lock(session)
+    stmt = (
+        select(Quant)
+        .where(Quant.id.in_(sorted(set(quant_ids))))
+        .order_by(Quant.item_id, Quant.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return {q.id: q for q in session.scalars(stmt)}
+
+
+def post(
+    session: Session,
+    principal: Principal,
+    legs: Sequence[Leg],
+    *,
+    locked: dict[Key, Quant] | None = None,
+) -> list[int]:
+    """Apply movements to the quants and append them to the ledger; refuse any shortage."""
+    keys = [k for leg in legs for k in _leg_keys(leg)]
+    quants = (
+        locked
+        if locked is not None and all(k in locked for k in keys)
+        else lock_quants(session, keys)
+    )
+    for leg in legs:
+        if leg.from_bin is not None:
+            source = quants[(leg.item_id, leg.lot_id, leg.from_bin, leg.owner_id)]
+            free = source.reserved if leg.consume_reserved else source.on_hand - source.reserved
+            if leg.qty > free:
+                what = "reserved" if leg.consume_reserved else "available"
+                raise StockShort(
+                    f"only {free} of item {leg.item_id} lot {leg.lot_id} {what} in bin "
+                    f"{leg.from_bin}, {leg.qty} needed",
+                    available=free,
+                )
+            source.on_hand -= leg.qty
+            if leg.consume_reserved:
+                source.reserved -= leg.qty
+        if leg.to_bin is not None:
+            quants[(leg.item_id, leg.lot_id, leg.to_bin, leg.owner_id)].on_hand += leg.qty
+    session.flush()
+    now, actor = utcnow(), principal.actor[:60]
+    rows = [
+        {
+            "item_id": leg.item_id,
+            "lot_id": leg.lot_id,
+            "owner_company_id": leg.owner_id,
+            "from_bin_id": leg.from_bin,
+            "to_bin_id": leg.to_bin,
+            "qty": leg.qty,
+            "kind": leg.kind,
+            "ref": leg.ref[:60],
+            "at": now,
+            "by": actor,
+        }
+        for leg in legs
+    ]
+    result = session.execute(insert(Movement).returning(Movement.id), rows)
+    return [int(r) for r in result.scalars()]
+
+
+def _leg_keys(leg: Leg) -> list[Key]:
+    return [
+        (leg.item_id, leg.lot_id, b, leg.owner_id)
+        for b in (leg.from_bin, leg.to_bin)
+        if b is not None
+    ]
+
+
+@dataclass
+class Reconciliation:
+    """Quants against the ledger (on hand) and against the open reservations (reserved)."""
+
+    quants: int = 0
+    movements: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def reconcile(session: Session, owner_id: int | None = None) -> Reconciliation:
+    """Recompute every stock level from the ledger and every reservation sum; compare."""
+    into = select(
+        Movement.item_id,
+        Movement.lot_id,
+        Movement.to_bin_id.label("bin_id"),
+        Movement.owner_company_id,
+        Movement.qty.label("delta"),
+    ).where(Movement.to_bin_id.is_not(None))
+    out = select(
+        Movement.item_id,
+        Movement.lot_id,
+        Movement.from_bin_id.label("bin_id"),
+        Movement.owner_company_id,
+        (literal(0) - Movement.qty).label("delta"),
+    ).where(Movement.from_bin_id.is_not(None))
+    if owner_id is not None:
+        into = into.where(Movement.owner_company_id == owner_id)
+        out = out.where(Movement.owner_company_id == owner_id)
+    legs = union_all(into, out).subquery()
+    ledger: dict[Key, int] = {
+        (r[0], r[1], r[2], r[3]): int(r[4])
+        for r in session.execute(
+            select(
+                legs.c.item_id,
+                legs.c.lot_id,
+                legs.c.bin_id,
+                legs.c.owner_company_id,
+                func.sum(legs.c.delta),
+            ).group_by(legs.c.item_id, legs.c.lot_id, legs.c.bin_id, legs.c.owner_company_id)
+        )
+    }
+    held = dict(
+        session.execute(
+            select(Reservation.quant_id, func.sum(Reservation.qty)).group_by(Reservation.quant_id)
+        ).all()
+    )
+    stmt = select(Quant)
+    if owner_id is not None:
+        stmt = stmt.where(Quant.owner_company_id == owner_id)
+    report = Reconciliation()
+    report.movements = int(
+        session.scalar(
+            select(func.count(Movement.id)).where(
+                literal(True) if owner_id is None else Movement.owner_company_id == owner_id
+            )
+        )
+        or 0
+    )
+    for q in session.scalars(stmt):
+        report.quants += 1
+        key = (q.item_id, q.lot_id, q.bin_id, q.owner_company_id)
+        expected, reserved = ledger.pop(key, 0), int(held.get(q.id) or 0)
+        if expected != q.on_hand or reserved != q.reserved or q.on_hand < 0:
+            report.mismatches.append(
+                {
+                    "quant_id": q.id,
+                    "on_hand": q.on_hand,
+                    "ledger": expected,
+                    "reserved": q.reserved,
+                    "reservations": reserved,
+                }
+            )
+    for key, qty in ledger.items():
+        if qty != 0:
+            report.mismatches.append({"key": list(key), "on_hand": 0, "ledger": qty})
+    return report
