@@ -19,16 +19,23 @@ from sandan.core.context import Context
 from sandan.core.errors import NotFound
 from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
+from sandan.logistics.api import router as logistics_router
 from sandan.registry.api import router as registry_router
+from sandan.safety import runtime as safety_runtime
+from sandan.safety.alarms.evaluate import evaluate_batch
+from sandan.safety.api import router as safety_router
+from sandan.safety.live import AlertHub
 from sandan.settings import Settings
 from sandan.sharing.api import router as sharing_router
 from sandan.sharing.dsp import router as dsp_router
+from sandan.sharing.files_api import router as sharing_files_router
 from sandan.sharing.remote_api import router as remote_sharing_router
 from sandan.simulator.feed import feed_in_process
 from sandan.telemetry.api import router as telemetry_router
 from sandan.telemetry.factory import make_store
 from sandan.telemetry.live import LiveHub
 from sandan.telemetry.mqtt import MqttIngest
+from sandan.telemetry.observers import register as observe_batches
 from sandan.telemetry.retention import retention_loop
 from sandan.telemetry.store import TelemetryStore
 
@@ -58,19 +65,22 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
 
     store = make_store(settings)
     hub = LiveHub()
+    observe_batches(evaluate_batch)  # alarms commit with the readings that raise them
+    alerts = AlertHub()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await context.bus.start()
         context.bus.subscribe("telemetry.reading_batch", hub.on_batch)
         workers = start_ingest_workers(settings, context, store)
+        safety = safety_runtime.start(settings, context, alerts, store)
         stop_simulator = asyncio.Event()
         retention = asyncio.get_running_loop().create_task(
             retention_loop(store, settings, stop_simulator)
         )
         if settings.simulate:
             asyncio.get_running_loop().create_task(
-                feed_in_process(context.db, store, stop=stop_simulator)
+                feed_in_process(context.db, store, stop=stop_simulator, bus=context.bus)
             )
         log.info(
             "sandan.started",
@@ -84,6 +94,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
             for worker in workers:
                 await worker.stop()
             await retention  # a running deletion ends before the store closes
+            await safety.stop()
             await context.bus.stop()
             store.close()
 
@@ -96,6 +107,7 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
     app.state.sandan = context
     app.state.telemetry_store = store
     app.state.live_hub = hub
+    app.state.safety_alerts = alerts
     install_error_handlers(app)
     for router in (
         identity_router,
@@ -103,8 +115,11 @@ def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None 
         telemetry_router,
         analytics_router,
         sharing_router,
+        sharing_files_router,
         remote_sharing_router,
         dsp_router,
+        safety_router,
+        logistics_router,
         audit_router,
     ):
         app.include_router(router)

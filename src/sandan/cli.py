@@ -71,8 +71,13 @@ def _progress() -> Progress:
 
 
 def _context(settings: Settings) -> Context:
+    """The process's parts; every batch a command stores is also evaluated for alarms, as in
+    the server (ingest workers, CSV import and replay raise alarms like HTTP ingest)."""
     from sandan.core.context import Context
+    from sandan.safety.alarms.evaluate import evaluate_batch
+    from sandan.telemetry.observers import register
 
+    register(evaluate_batch)
     return Context.build(settings)
 
 
@@ -123,6 +128,28 @@ def _demo_sharing(session: Any, settings: Settings, logins: list[Any]) -> None:
     seed_sharing(session, [i for i in ids if i is not None], keys)
 
 
+def _demo_safety(session: Any) -> None:
+    """Alarm definitions on the gas and temperature sensors, and cameras at the gates."""
+    from sandan.core.identity.principal import Principal
+    from sandan.safety.demo import seed_safety
+
+    seed_safety(session, Principal.system("demo-seed"))
+
+
+def _demo_warehouse(session: Any) -> None:
+    """The shared warehouse: its floor, today's trucks to receive and a pick list."""
+    from sandan.logistics.demo import seed_warehouse_demo
+
+    seed_warehouse_demo(session)
+
+
+def _demo_hazards(session: Any) -> None:
+    """The hazard register of every demo company; shelters and evacuation routes."""
+    from sandan.safety.register.demo import seed_hazards
+
+    seed_hazards(session)
+
+
 @app.command()
 def demo(
     port: Annotated[int | None, typer.Option(help="Port (SANDAN_PORT, 8000).")] = None,
@@ -149,10 +176,14 @@ def demo(
                     session, n_companies=companies, progress=lambda n: progress.advance(task, n)
                 )
             _demo_sharing(session, settings, logins)
+            _demo_hazards(session)
+            _demo_safety(session)
+            _demo_warehouse(session)
     # The simulator runs inside the server (settings.simulate); on the first run it first
     # writes the last 20 minutes of history, so charts and OEE have data at once.
     if first_run:
         _demo_history(settings, ctx)
+        _demo_water(settings, ctx)
     table = Table(
         title="Demo logins (password for all: " + (logins[0].password if logins else "") + ")"
     )
@@ -180,6 +211,23 @@ def _demo_history(settings: Settings, ctx: Context) -> None:
                 "Simulating 20 minutes of history", total=backfill_steps(history)
             )
             backfill(ctx.db, store, history, progress=lambda n: progress.advance(task, n))
+    finally:
+        store.close()
+
+
+def _demo_water(settings: Settings, ctx: Context) -> None:
+    """Water meter history from the WNTR model, with a small leak in one DMA for two nights."""
+    from sandan.core.identity.principal import Principal
+    from sandan.safety.water.demo import seed_water
+    from sandan.telemetry.factory import make_store
+
+    store = make_store(settings)
+    try:
+        with (
+            console.status("Simulating 16 nights of the water network (WNTR)"),
+            ctx.db.unit(Principal.system("demo-seed")) as session,
+        ):
+            seed_water(session, store, nights=16)
     finally:
         store.close()
 

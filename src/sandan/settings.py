@@ -89,6 +89,25 @@ class Settings(BaseSettings):
     benchmark_epsilon_total: float = Field(
         default=1.0, gt=0, description="The epsilon budget of each benchmark statistic and window."
     )
+    frigate_mqtt_url: str | None = Field(
+        default=None,
+        description="Broker where Frigate publishes `frigate/events`; unset: no CCTV listener.",
+    )
+    frigate_topic_prefix: str = Field(default="frigate", description="Frigate's MQTT prefix.")
+    smtp_host: str | None = Field(
+        default=None, description="Mail relay for alarm emails; unset: email channels fail."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="sandan@localhost", description="From: of alarm emails.")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    water_evaluate_every_hours: float = Field(
+        default=1.0, ge=0, description="How often the night flow of every DMA is judged (0: never)."
+    )
+    notify_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often the notifier escalates and sends."
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to an SQLite file in the data directory."""

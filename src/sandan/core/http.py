@@ -99,6 +99,10 @@ TokensManage = Annotated[Principal, Depends(require(Scope.tokens))]
 AuditRead = Annotated[Principal, Depends(require(Scope.audit_read))]
 ImportWrite = Annotated[Principal, Depends(require(Scope.import_write))]
 SharingWrite = Annotated[Principal, Depends(require(Scope.sharing_write))]
+HazardsWrite = Annotated[Principal, Depends(require(Scope.hazards_write))]
+SafetyOperate = Annotated[Principal, Depends(require(Scope.safety_operate))]
+WarehouseOrder = Annotated[Principal, Depends(require(Scope.warehouse_order))]
+WarehouseOperate = Annotated[Principal, Depends(require(Scope.warehouse_operate))]
 
 
 def _loc_field(loc: tuple[Any, ...]) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from sandan.core.bus import Event, EventBus
 from sandan.core.db import Database
 from sandan.registry import service as registry
 from sandan.simulator.machines import ComplexSimulator, TagRow
@@ -61,12 +63,21 @@ async def feed_in_process(
     *,
     interval: float = 1.0,
     stop: asyncio.Event | None = None,
+    bus: EventBus | None = None,
 ) -> None:
     """Run the simulator inside this process, through the same ingest path as MQTT messages:
-    one message per device every `interval` seconds until `stop` is set."""
+    one message per device every `interval` seconds until `stop` is set. With a bus, a
+    `simulator.inject` event ({tag_id, value, seconds}) holds a tag at a value (a drill)."""
     simulator = await asyncio.to_thread(load_simulator, db)
     if simulator is None:
         return
+    if bus is not None:
+
+        async def inject(event: Event) -> None:
+            p = event.payload
+            simulator.inject(int(p["tag_id"]), float(p["value"]), float(p["seconds"]), time.time())
+
+        bus.subscribe("simulator.inject", inject)
     latest = store.latest(simulator.tag_ids.tolist()).to_pylist()
     simulator.resume({row["tag_id"]: row["value"] for row in latest})
     ingestor = MessageIngestor(db, store, source="simulator")

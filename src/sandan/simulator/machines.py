@@ -31,6 +31,9 @@ _POWER = np.array([POWER_SHARE[s] for s in range(5)])
 _LEVEL = np.array([LEVEL_SHARE[s] for s in range(5)])
 DEFECT_NAMES = ("defect_count", "fail_count", "yarn_breaks")
 ENV_NAMES = ("temperature", "humidity", "gas", "pm2_5", "co2")
+# Where an environmental sensor rests, as a share of its range: a gas detector reads near
+# zero unless something leaks; a room sits at about 24 °C and 50 % humidity.
+ENV_SHARE = {"temperature": 0.55, "humidity": 0.5, "gas": 0.02, "pm2_5": 0.06, "co2": 0.03}
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class ComplexSimulator:
             & np.array([n.endswith(("fail_count", "defect_count")) for n in self.names])
         )
         self.is_env = np.isin(names, ENV_NAMES)
+        self.env_share = np.array([ENV_SHARE.get(n, 0.5) for n in self.names])
+        self.forced: dict[int, tuple[float, float]] = {}  # tag index -> (value, until epoch s)
         self.is_bool = np.array([t.data_type == "bool" for t in tags])
         n_dev = len(self.devices)
         self.state = np.where(self.rng.random(n_dev) < 0.8, RUNNING, IDLE).astype(np.int64)
@@ -111,7 +116,7 @@ class ComplexSimulator:
         produced = self.rng.poisson(self.cycle_rate[self.tag_device] * dt) * running
         defects = self.rng.binomial(produced.astype(np.int64), 0.02)
         self.counter += np.where(self.is_defect, defects, produced) * self.is_counter
-        share = np.where(self.is_env, 0.5, _LEVEL[state])
+        share = np.where(self.is_env, self.env_share, _LEVEL[state])
         target = self.low + span * share
         self.level += (target - self.level) * min(1.0, dt / 30.0)
         self.level += self.rng.normal(0, 0.01, len(self.level)) * span * np.sqrt(dt)
@@ -123,9 +128,26 @@ class ComplexSimulator:
         values = np.where(self.is_bool, (self.rng.random(len(state)) < 0.01).astype(float), values)
         return values
 
+    def inject(self, tag_id: int, value: float, seconds: float, now: float) -> bool:
+        """Hold one tag at `value` (with 2 % noise) for `seconds` from `now` (epoch s): a gas
+        leak or a fire for a drill. False when the simulator has no such tag."""
+        hits = np.flatnonzero(self.tag_ids == tag_id)
+        if len(hits) == 0:
+            return False
+        self.forced[int(hits[0])] = (value, now + seconds)
+        return True
+
+    def _force(self, values: np.ndarray, now: float) -> np.ndarray:
+        for index, (value, until) in list(self.forced.items()):
+            if now >= until:
+                del self.forced[index]
+                continue
+            values[index] = value * self.rng.uniform(0.98, 1.02)
+        return values
+
     def messages(self, at: datetime, dt: float) -> list[tuple[str, bytes, float]]:
         """One MQTT-shaped message per device: (topic, JSON payload, received ms)."""
-        values = self.step(dt)
+        values = self._force(self.step(dt), at.timestamp())
         now_ms = at.timestamp() * 1000
         per_device: list[dict[str, float]] = [{} for _ in self.devices]
         for i, value in enumerate(values.tolist()):

@@ -57,7 +57,11 @@ async def ingest_readings(
 
         raise ValidationFailed.one("body", f"larger than {MAX_BODY} bytes; split the batch")
     columns = decode_json(body)
-    report = service.ingest(session, principal, store, columns, device_id=device_id)
+    # Off the event loop: the batch observers (alarms) write rows, and a wait for the SQLite
+    # write lock on the loop would stall the request holding it from committing.
+    report = await run_in_threadpool(
+        service.ingest, session, principal, store, columns, device_id=device_id
+    )
     return IngestOut(**report.__dict__)  # counted for /metrics inside the pipeline
 
 

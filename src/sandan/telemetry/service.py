@@ -27,6 +27,7 @@ from sandan.telemetry.anomaly import flag_anomalies
 from sandan.telemetry.decode import Columns
 from sandan.telemetry.ingest_metrics import count_batch, count_rejects
 from sandan.telemetry.models import DeadLetter
+from sandan.telemetry.observers import notify
 from sandan.telemetry.refine import TagTable, refine
 from sandan.telemetry.series import read_series
 from sandan.telemetry.store import Resolution, TelemetryStore
@@ -126,7 +127,8 @@ def store_batch(
 ) -> int:
     """Append refined readings durably and announce them after the session commits; score
     them for anomalies (`telemetry.anomaly` events; a re-sent batch that stored nothing is
-    not scored again). Every path comes through here, so /metrics counts them all."""
+    not scored again) and hand them to the batch observers (the alarm engine). Every path
+    comes through here, so /metrics counts them all."""
     started = time.perf_counter()
     stored = store.append(batch)
     duplicates = batch.num_rows - stored + in_batch_duplicates
@@ -139,6 +141,7 @@ def store_batch(
             {"source": source, "stored": stored, "tag_ids": tag_ids[:1000]},
         )
         flag_anomalies(session, store, batch)
+        notify(session, store, batch)
     return stored
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from sandan.web.i18n_hazards import HAZARD_TEXTS
+from sandan.web.i18n_logistics import LOGISTICS_TEXTS
+from sandan.web.i18n_safety import SAFETY_TEXTS
+from sandan.web.i18n_sharing_files import SHARING_FILE_TEXTS
+
 LANGUAGES = ("ko", "en")
 LANG_COOKIE = "sandan_lang"
 
@@ -311,6 +316,12 @@ DIVISION_NAMES_KO: dict[str, str] = {
     "31": "기타 운송장비",
     "62": "컴퓨터 프로그래밍·시스템 통합",
 }
+
+
+TEXTS.update(SAFETY_TEXTS)
+TEXTS.update(HAZARD_TEXTS)
+TEXTS.update(LOGISTICS_TEXTS)
+TEXTS.update(SHARING_FILE_TEXTS)
 
 
 def role_name(role: str, lang: str) -> str:

@@ -12,8 +12,15 @@ from sandan.web import (
     companies,
     live,
     login,
+    logistics_picking,
+    logistics_receiving,
+    logistics_routes,
+    logistics_stock,
     oee,
     overview,
+    safety,
+    safety_incident,
+    safety_register,
     sharing,
     sharing_benchmarks,
     summary,
@@ -22,11 +29,16 @@ from sandan.web import (
 
 def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     """Register every page and let NiceGUI serve them from the same app (and port)."""
-    for area in (login, companies, admin, sharing):
+    for area in (login, companies, admin, safety_register, safety_incident):
         area.register(ctx)
     overview.register(ctx, store)
-    for area_with_store in (live, oee, summary, sharing_benchmarks):
+    logistics_routes.register(ctx)  # joint delivery: /logistics/routes
+    logistics_receiving.register(ctx)  # warehouse clerk: /logistics/receiving
+    logistics_picking.register(ctx)  # warehouse clerk: /logistics/picking
+    logistics_stock.register(ctx)  # /logistics/stock and /logistics/docks
+    for area_with_store in (live, oee, summary, sharing, sharing_benchmarks):
         area_with_store.register(ctx, store)
+    safety.register(ctx, app.state.safety_alerts, store)
     ui.run_with(
         app,
         title="Sandan",

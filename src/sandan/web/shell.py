@@ -13,7 +13,7 @@ from sandan.core.context import Context
 from sandan.core.errors import SandanError
 from sandan.core.http import SESSION_COOKIE, principal_from_credentials, principal_from_request
 from sandan.core.identity.principal import Principal
-from sandan.core.identity.roles import Scope
+from sandan.core.identity.roles import Resource, Scope
 from sandan.web.i18n import LANG_COOKIE, LANGUAGES, role_name, t
 
 
@@ -77,6 +77,29 @@ def header(page: PageContext, title: str) -> None:
         ui.link(page.t("overview"), "/").classes("text-white")
         ui.link(page.t("companies"), "/companies").classes("text-white")
         ui.link(page.t("sharing"), "/sharing").classes("text-white")
+        if page.principal.has(Scope.hazards_write) and page.principal.company_id:
+            ui.link(page.t("hz_title"), "/safety/register").classes("text-white").props(
+                'id="nav-hazards"'
+            )
+        if page.principal.reads_all(Resource.hazards):
+            ui.link(page.t("safety"), "/safety").classes("text-white").props('id="nav-safety"')
+        if page.principal.has(Scope.warehouse_operate) or page.principal.has(Scope.warehouse_order):
+            ui.link("공동배송" if page.lang == "ko" else "Deliveries", "/logistics/routes").classes(
+                "text-white"
+            ).props('id="nav-routes"')
+            ui.link(page.t("wms_stock"), "/logistics/stock").classes("text-white").props(
+                'id="nav-stock"'
+            )
+            ui.link(page.t("wms_docks"), "/logistics/docks").classes("text-white").props(
+                'id="nav-docks"'
+            )
+        if page.principal.has(Scope.warehouse_operate):
+            ui.link(page.t("wms_receiving"), "/logistics/receiving").classes("text-white").props(
+                'id="nav-receiving"'
+            )
+            ui.link(page.t("wms_picking"), "/logistics/picking").classes("text-white").props(
+                'id="nav-picking"'
+            )
         if page.principal.has(Scope.import_write):
             ui.link(page.t("onboarding"), "/admin/onboarding").classes("text-white")
         if page.principal.has(Scope.users_read):

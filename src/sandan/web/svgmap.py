@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 # One colour per KSIC division that Gumi's industries fall in; others get grey.
 DIVISION_COLOURS = {
@@ -36,10 +38,13 @@ def render(
     companies: list[dict[str, Any]],
     width: int = 960,
     highlight: int | None = None,
+    overlays: Sequence[Overlay] = (),
 ) -> str:
-    """SVG of zone boundaries and footprints; each footprint links to its company page."""
+    """SVG of zone boundaries and footprints; each footprint links to its company page.
+    Overlays (alarms, incidents, shelters, routes) are drawn on top, in their order."""
     points = [p for z in zones for r in _rings(z.get("boundary")) for p in r]
     points += [p for c in companies for r in _rings(c.get("footprint")) for p in r]
+    points += [list(p) for o in overlays for p in o.points]
     if not points:
         return ""
     min_lon, max_lon = min(p[0] for p in points), max(p[0] for p in points)
@@ -92,5 +97,49 @@ def render(
                 f'fill-opacity="0.75"{stroke}><title>{html.escape(c["name"])}</title></polygon></a>'
             )
     parts.extend(labels)
+    metres = scale / 111_320.0  # px per metre (a degree of latitude is ~111.32 km)
+    parts.extend(_overlay(o, xy, metres) for o in overlays)
     parts.append("</svg>")
     return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Something drawn over the map: a point (an alarm, a shelter), a circle of a radius in
+    metres (an incident's area), or a line (an evacuation route). `points` are (lon, lat)."""
+
+    kind: Literal["point", "circle", "line"]
+    points: tuple[tuple[float, float], ...]
+    colour: str
+    title: str = ""
+    css_class: str = ""
+    radius_m: float = 0.0
+    size: float = 7.0
+    href: str | None = None
+    attrs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def _overlay(o: Overlay, xy: Callable[[list[float]], str], metres: float) -> str:
+    extra = "".join(f' {k}="{html.escape(v)}"' for k, v in o.attrs)
+    title = f"<title>{html.escape(o.title)}</title>" if o.title else ""
+    cls = f' class="{html.escape(o.css_class)}"' if o.css_class else ""
+    if o.kind == "line":
+        path = " ".join(xy(list(p)) for p in o.points)
+        body = (
+            f'<polyline{cls}{extra} points="{path}" fill="none" stroke="{o.colour}" '
+            f'stroke-width="3" stroke-linecap="round" stroke-dasharray="8 4">{title}</polyline>'
+        )
+    else:
+        x, y = xy(list(o.points[0])).split(",")
+        if o.kind == "circle":
+            r = max(o.radius_m * metres, 4.0)
+            body = (
+                f'<circle{cls}{extra} cx="{x}" cy="{y}" r="{r:.1f}" fill="{o.colour}" '
+                f'fill-opacity="0.15" stroke="{o.colour}" stroke-width="2">{title}</circle>'
+            )
+        else:
+            body = (
+                f'<circle{cls}{extra} cx="{x}" cy="{y}" r="{o.size:.1f}" fill="{o.colour}" '
+                f'stroke="#ffffff" stroke-width="2">{title}</circle>'
+            )
+    return f'<a href="{html.escape(o.href)}">{body}</a>' if o.href else body

@@ -29,6 +29,10 @@ class Scope(StrEnum):
     import_write = "import:write"
     telemetry_write = "telemetry:write"
     sharing_write = "sharing:write"  # publish offers, negotiate, take data under agreements
+    hazards_write = "hazards:write"  # a company's hazard register: facilities, materials, contacts
+    safety_operate = "safety:operate"  # control centre: alarms, incidents, cameras, water, traffic
+    warehouse_order = "warehouse:order"  # a tenant's ASNs, items and outbound orders
+    warehouse_operate = "warehouse:operate"  # the shared warehouse floor: docks, receiving, picking
 
 
 class Resource(StrEnum):
@@ -37,6 +41,8 @@ class Resource(StrEnum):
     directory = "directory"  # companies, sites, contacts
     assets = "assets"  # asset tree, devices, tags
     users = "users"
+    hazards = "hazards"  # facilities, hazardous materials, emergency contacts
+    warehouse = "warehouse"  # items, stock, orders and bills in the shared warehouse
 
 
 # Roles that are bound to a company; the others act for the complex.
@@ -53,11 +59,17 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.tokens,
             Scope.telemetry_write,
             Scope.sharing_write,
+            Scope.hazards_write,
+            Scope.warehouse_order,
         }
     ),
     Role.company_member: frozenset({Scope.registry_read, Scope.tokens}),
-    Role.safety_operator: frozenset({Scope.registry_read, Scope.tokens}),
-    Role.logistics_operator: frozenset({Scope.registry_read, Scope.tokens}),
+    Role.safety_operator: frozenset(
+        {Scope.registry_read, Scope.tokens, Scope.hazards_write, Scope.safety_operate}
+    ),
+    Role.logistics_operator: frozenset(
+        {Scope.registry_read, Scope.tokens, Scope.warehouse_operate}
+    ),
     Role.auditor: frozenset(
         {Scope.registry_read, Scope.users_read, Scope.audit_read, Scope.tokens}
     ),
@@ -67,6 +79,6 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 ROLE_READS_ALL: dict[Role, frozenset[Resource]] = {
     Role.complex_operator: frozenset(Resource),
     Role.auditor: frozenset(Resource),
-    Role.safety_operator: frozenset({Resource.directory, Resource.assets}),
-    Role.logistics_operator: frozenset({Resource.directory}),
+    Role.safety_operator: frozenset({Resource.directory, Resource.assets, Resource.hazards}),
+    Role.logistics_operator: frozenset({Resource.directory, Resource.warehouse}),
 }
