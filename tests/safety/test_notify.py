@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
+from email import policy as email_policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -42,7 +43,7 @@ class _Mailbox:
         self.messages: list[Any] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
+        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
         return "250 OK"
 
 
@@ -188,3 +189,33 @@ def test_channel_targets_are_checked(client: TestClient, world: World) -> None:
     ):
         r = client.post(f"{API}/channels", json=body, headers=world.headers("safety"))
         assert r.status_code == 422 and r.json()["fields"][0]["field"] == "target"
+
+
+def test_an_opened_incident_is_sent_from_the_event_the_incident_service_raises(
+    client: TestClient, ctx: Context, world: World, smtp: Any, hook: Any
+) -> None:
+    """The planner reads the payload `open_incident` really puts on the bus, not a
+    hand-made one: one delivery per channel that wants incidents, planned once."""
+    from sandan.core.bus import EVENTS_KEY
+    from sandan.safety.incidents import service as incidents
+    from sandan.safety.incidents.schemas import IncidentIn
+
+    config, box = smtp
+    url, received = hook
+    _channels(client, world, url)
+    safety = Principal.system("safety-test")
+    with ctx.db.unit(safety) as session:
+        opened = incidents.open_incident(
+            session,
+            safety,
+            IncidentIn(title="3공장 가스 누출", kind="gas", severity=1, lat=36.1, lon=128.4),
+        )
+        event = next(e for e in session.info[EVENTS_KEY] if e.subject == incidents.OPENED)
+    with ctx.db.unit() as session:
+        assert service.on_incident_opened(session, event.payload) == 2
+        assert service.on_incident_opened(session, event.payload) == 0  # delivered twice
+    assert Notifier(ctx.db, config).tick() == 2
+    assert [m["Subject"] for m in box.messages] == [
+        f"INCIDENT #{opened.id} opened: 3공장 가스 누출"
+    ]
+    assert received[0]["title"] == f"INCIDENT #{opened.id} opened: 3공장 가스 누출"

@@ -129,6 +129,7 @@ def open_incident(session: Session, principal: Principal, data: schemas.Incident
         OPENED,
         {
             "incident_id": incident.id,
+            "title": incident.title,
             "kind": incident.kind,
             "severity": incident.severity,
             "lat": incident.lat,

@@ -115,13 +115,14 @@ def on_incident_opened(session: Session, payload: dict[str, Any]) -> int:
             NotificationChannel.on_incident, NotificationChannel.enabled
         )
     )
-    title = f"INCIDENT opened: {payload.get('title') or payload.get('type', '')}"
+    incident_id = int(payload["incident_id"])
+    title = f"INCIDENT #{incident_id} opened: {payload.get('title') or payload.get('kind', '')}"
     body = "\n".join(f"{k}: {v}" for k, v in payload.items() if v is not None)
     return _plan(
         session,
         list(channels),
         subject="incident",
-        subject_id=int(payload["id"]),
+        subject_id=incident_id,
         reason="opened",
         title=title,
         body=body,
