@@ -11,6 +11,7 @@ Screenshots land in test-artifacts/e2e/: the count sheet, the putaway list and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -156,3 +157,49 @@ def test_stock_by_owner_and_todays_docks(page: Page, server: Server) -> None:
     calendar = page.locator("#wms-calendar")
     expect(calendar).to_contain_text("경북82바1202")
     expect(calendar).not_to_contain_text("경북83바1203")
+
+
+def test_monthly_bill_for_the_operator_and_for_the_tenant(page: Page, server: Server) -> None:
+    """The operator picks a tenant and sees this month's bill, the same figures as the API's
+    invoice, and downloads it as CSV and PDF with the session cookie; the tenant's admin
+    sees only its own bill (in English)."""
+    from playwright.sync_api import expect
+
+    anonymous = httpx.get(f"{server.base_url}/logistics/billing", follow_redirects=False)
+    assert anonymous.headers["location"] == "/login?next=/logistics/billing"
+    log_in(page, server, LOGISTICS, "/")
+    page.locator("#nav-billing").click()
+    expect(page).to_have_url(url_re(server, "/logistics/billing"))
+    page.locator("#bill-company").click()
+    page.locator(".q-menu .q-item").filter(has_text="화신반도체").first.click()
+    expect(page).to_have_url(re.compile(r".*/logistics/billing\?company=\d+&period=\d{4}-\d{2}$"))
+    company = int(page.url.split("company=")[1].split("&")[0])
+    period = page.url.split("period=")[1]
+    with _api(server, LOGISTICS) as ops:
+        bill = ops.get(f"{L}/invoices/{company}/{period}").json()
+    assert bill["lines"][0]["amount_krw"] > 0  # the demo's received goods are in store
+    expect(page.locator("#bill-total")).to_have_text(f"{bill['total_krw']:,}원")
+    lines = page.locator("#bill-lines")
+    expect(lines).to_contain_text("보관료")
+    expect(lines).to_contain_text(f"{bill['lines'][0]['quantity']:,.0f} 팔레트-일")
+    expect(lines).to_contain_text(f"{bill['lines'][0]['amount_krw']:,}원")
+    expect(page.locator("#bill-daily canvas")).to_have_count(1)
+    shot(page, "logistics-billing-ko.png")
+    csv_href = page.locator("#bill-csv").get_attribute("href")
+    assert csv_href == f"{L}/invoices/{company}/{period}/csv"
+    answer = page.request.get(csv_href)
+    assert answer.ok and "text/csv" in answer.headers["content-type"]
+    assert str(bill["total_krw"]) in answer.text()
+    pdf = page.request.get(page.locator("#bill-pdf").get_attribute("href") or "")
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "sandan_lang", "value": "en", "url": server.base_url}])
+    log_in(page, server, ADMIN, "/logistics/billing")
+    expect(page.locator("#bill-total")).to_have_text(f"{bill['total_krw']:,} KRW")
+    expect(page.locator("#bill-lines")).to_contain_text("Storage")
+    page.locator("#bill-company").click()
+    options = page.locator(".q-menu .q-item")
+    expect(options).to_have_count(1)  # its own company, nobody else's
+    expect(options).to_contain_text("화신반도체")
+    shot(page, "logistics-billing-tenant-en.png")

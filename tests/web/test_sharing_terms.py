@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandan.sharing import policy as odrl
-from sandan.web.sharing_ledger import recent_months
+from sandan.web.formats import recent_months
 from sandan.web.sharing_terms import DAY, RESOLUTIONS, Terms
 from sandan.web.sharing_ui import LEGEND, describe, recipients
 

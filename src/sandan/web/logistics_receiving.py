@@ -27,7 +27,7 @@ from sandan.logistics.timezone import local_day
 from sandan.web.logistics_common import act, floor_page, local_hhmm, owner_names
 from sandan.web.shell import PageContext
 
-BIG = 'outlined input-class="text-2xl" min=0'
+BIG = 'outlined input-class="text-2xl"'
 
 
 def _skus(session: Session, ids: set[int]) -> dict[int, str]:
@@ -127,8 +127,8 @@ def _receiving_view(page: PageContext, wid: int) -> None:
                 with ui.row().classes("items-center gap-4 w-full"):
                     ui.label(skus.get(line.item_id, str(line.item_id))).classes("text-lg w-72")
                     ui.label(f"{t('wms_expected')}: {line.qty_expected}").classes("text-lg w-32")
-                    good = ui.number(t("wms_received"), value=line.qty_expected, format="%d")
-                    damaged = ui.number(t("wms_damaged"), value=0, format="%d")
+                    good = ui.number(t("wms_received"), value=line.qty_expected, min=0, format="%d")
+                    damaged = ui.number(t("wms_damaged"), value=0, min=0, format="%d")
                     good.props(f'for="recv-good-{i}" {BIG}').classes("w-40")
                     damaged.props(f'for="recv-damaged-{i}" {BIG}').classes("w-40")
                     counts.append((good, damaged))

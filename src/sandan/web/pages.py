@@ -12,6 +12,7 @@ from sandan.web import (
     companies,
     live,
     login,
+    logistics_billing,
     logistics_picking,
     logistics_receiving,
     logistics_routes,
@@ -36,6 +37,7 @@ def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     logistics_receiving.register(ctx)  # warehouse clerk: /logistics/receiving
     logistics_picking.register(ctx)  # warehouse clerk: /logistics/picking
     logistics_stock.register(ctx)  # /logistics/stock and /logistics/docks
+    logistics_billing.register(ctx)  # tenants' monthly bills: /logistics/billing
     for area_with_store in (live, oee, summary, sharing, sharing_benchmarks):
         area_with_store.register(ctx, store)
     safety.register(ctx, app.state.safety_alerts, store)

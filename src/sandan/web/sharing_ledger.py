@@ -17,11 +17,11 @@ from sandan.registry import service as registry
 from sandan.sharing.models import Usage
 from sandan.sharing.service import access, ledger, statements
 from sandan.sharing.service.statements import Statement
-from sandan.web.sharing_ui import act, company_names, krw, local_time, read, sharing_page
+from sandan.web.formats import krw, recent_months
+from sandan.web.sharing_ui import act, company_names, local_time, read, sharing_page
 from sandan.web.shell import PageContext
 
 USAGE_ROWS = 500
-MONTHS_BACK = 12
 
 
 def _company(page: PageContext, request: Request) -> int | None:
@@ -114,16 +114,6 @@ def _usage_page(page: PageContext, company_id: int) -> None:
 
 
 # --- statements --------------------------------------------------------------------------------
-
-
-def recent_months(current: str, count: int = MONTHS_BACK) -> list[str]:
-    """The billing month `current` (YYYY-MM) and the ones before it, newest first."""
-    months: list[str] = []
-    year, month = (int(part) for part in current.split("-"))
-    for _ in range(count):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months
 
 
 def _statement_view(page: PageContext, company_id: int, month: str) -> None:

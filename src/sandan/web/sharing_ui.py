@@ -25,6 +25,7 @@ from sandan.registry import service as registry
 from sandan.sharing import policy as odrl
 from sandan.sharing.models import Offer
 from sandan.sharing.service.negotiations import Keys
+from sandan.web.formats import krw
 from sandan.web.i18n import t
 from sandan.web.shell import PageContext, header, to_login, viewer
 
@@ -214,10 +215,6 @@ def purpose_name(code: str, lang: str) -> str:
 
 def purpose_options(lang: str) -> dict[str, str]:
     return {code: purpose_name(code, lang) for code in odrl.PURPOSES}
-
-
-def krw(amount: int, lang: str) -> str:
-    return f"{amount:,}원" if lang == "ko" else f"{amount:,} KRW"
 
 
 def price_text(page: PageContext, model: str, amount: int) -> str:

@@ -93,6 +93,9 @@ def header(page: PageContext, title: str) -> None:
             ui.link(page.t("wms_docks"), "/logistics/docks").classes("text-white").props(
                 'id="nav-docks"'
             )
+            ui.link(page.t("wms_billing"), "/logistics/billing").classes("text-white").props(
+                'id="nav-billing"'
+            )
         if page.principal.has(Scope.warehouse_operate):
             ui.link(page.t("wms_receiving"), "/logistics/receiving").classes("text-white").props(
                 'id="nav-receiving"'

@@ -23,7 +23,7 @@ from sandan.core.identity.roles import Resource, Scope
 from sandan.core.tenancy import found
 from sandan.logistics.models import Item, Movement, OrderLine, ReceiptLine, Shipment, Tariff
 from sandan.logistics.schemas_out import InvoiceLine, InvoiceOut, TariffIn
-from sandan.logistics.service.access import ensure_operator
+from sandan.logistics.service.access import ensure_operator, owned
 from sandan.logistics.timezone import local_day, local_start
 from sandan.registry.service import company_profiles
 
@@ -195,6 +195,13 @@ def invoice(session: Session, principal: Principal, owner_id: int, period: str) 
             for i, (p, v) in enumerate(zip(pallets, m3, strict=True))
         ],
     )
+
+
+def tenants(session: Session, principal: Principal) -> list[int]:
+    """The owners whose bills the principal may open: every tenant with items for the
+    warehouse operator, its own company for a tenant."""
+    stmt = owned(select(Item.owner_company_id).distinct(), principal, Item.owner_company_id)
+    return sorted(int(i) for i in session.scalars(stmt))
 
 
 def _may_read(principal: Principal, owner_id: int) -> bool:
