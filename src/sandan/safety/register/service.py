@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from sandan.core.audit import service as audit
@@ -187,11 +187,8 @@ def delete_owned(session: Session, principal: Principal, model: type[Owned], row
     """Remove a row (a facility takes its materials with it)."""
     row = get_owned(session, principal, model, row_id)
     _ensure_writable(principal, row.company_id)
-    if isinstance(row, Facility):
-        for material in session.scalars(
-            select(HazardousMaterial).where(HazardousMaterial.facility_id == row.id)
-        ):
-            session.delete(material)
+    if isinstance(row, Facility):  # materials first, in SQL: the ORM knows no relationship
+        session.execute(delete(HazardousMaterial).where(HazardousMaterial.facility_id == row.id))
     session.delete(row)
     session.flush()
 
