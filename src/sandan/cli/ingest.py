@@ -1,0 +1,200 @@
+"""`sandan ingest`: long-running MQTT, Sparkplug B and OPC UA ingest workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sandan.cli.common import DataDir, _context, _settings, console, ingest_app
+
+if TYPE_CHECKING:
+    from sandan.core.context import Context
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    group: Annotated[
+        str, typer.Option(help="Shared-subscription group of the workers.")
+    ] = "sandan",
+    client_id: Annotated[
+        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
+    data_dir: DataDir = None,
+) -> None:
+    """Run an MQTT ingest worker until SIGTERM/SIGINT; run several against one PostgreSQL."""
+    import signal
+
+    from sandan.core.bus import Event
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.mqtt import MqttIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    worker = MqttIngest(ctx.db, store, settings.mqtt_url, group=group or None, client_id=client_id)
+    _serve_metrics(ctx, metrics_port, metrics_host)
+
+    async def refresh(_event: Event) -> None:
+        worker.directory.invalidate()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: loop.create_task(worker.stop()))
+        ctx.bus.subscribe("registry.>", refresh)
+        await ctx.bus.start()
+        console.print(f"MQTT ingest worker on {settings.mqtt_url} ({worker.subscription})")
+        try:
+            await worker.run()
+        finally:
+            await ctx.bus.stop()
+            store.close()
+        console.print(
+            f"stopped: {worker.stats.messages} messages, {worker.stats.stored} "
+            f"readings stored, {worker.stats.rejected} rejected"
+        )
+
+    asyncio.run(run())
+
+
+def _run_ingest_worker(
+    ctx: Context,
+    close: Callable[[], None],
+    worker: Any,
+    on_registry_change: Callable[[], None],
+    banner: Callable[[], str],
+    summary: Callable[[], str],
+) -> None:
+    """Run an ingest worker (`run()`/`stop()`/`ready`) until SIGTERM/SIGINT, with the bus
+    started and registry events reloading its lookup tables."""
+    import signal
+
+    from sandan.core.bus import Event
+
+    async def refresh(_event: Event) -> None:
+        on_registry_change()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: loop.create_task(worker.stop()))
+        ctx.bus.subscribe("registry.>", refresh)
+        await ctx.bus.start()
+        task = asyncio.create_task(worker.run())
+        ready = asyncio.create_task(worker.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        console.print(banner())
+        try:
+            await task
+        finally:
+            await ctx.bus.stop()
+            close()
+        console.print(summary())
+
+    asyncio.run(run())
+
+
+@ingest_app.command("sparkplug")
+def ingest_sparkplug(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Broker, mqtt://[user:password@]host[:port] (SANDAN_MQTT_URL)."),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="Sparkplug group id to take (repeat for several; default: all)."),
+    ] = None,
+    share: Annotated[
+        str | None,
+        typer.Option(help="MQTT 5 shared-subscription group: workers split NDATA/DDATA."),
+    ] = None,
+    host_id: Annotated[str, typer.Option(help="Sparkplug host application id (STATE).")] = (
+        "sandan"
+    ),
+    client_id: Annotated[
+        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a Sparkplug B host application that stores what edge nodes send, until
+    SIGTERM/SIGINT. Devices map by external_id "<group>/<edge node>[/<device>]"."""
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.sparkplug.worker import SparkplugIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    broker = url or settings.mqtt_url
+    worker = SparkplugIngest(
+        ctx.db,
+        store,
+        broker,
+        host_id=host_id,
+        groups=group or None,
+        share_group=share,
+        client_id=client_id,
+    )
+    stats = worker.stats
+    _run_ingest_worker(
+        ctx,
+        store.close,
+        worker,
+        worker.directory.invalidate,
+        lambda: (
+            f"Sparkplug B ingest worker on {broker} as host {host_id!r} "
+            f"({', '.join(worker.subscriptions)})"
+        ),
+        lambda: (
+            f"stopped: {stats.messages} messages, {stats.points} data points, "
+            f"{stats.stored} readings stored, {stats.rejected} rejected, "
+            f"{stats.rebirths_requested} rebirths requested"
+        ),
+    )
+
+
+@ingest_app.command("opcua")
+def ingest_opcua(
+    reload: Annotated[
+        float, typer.Option(help="Seconds between registry reloads (also on registry events).")
+    ] = 10.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Read every enabled OPC UA device of the registry (external_id = its opc.tcp:// endpoint,
+    tags by source_address) and store the values, until SIGTERM/SIGINT."""
+    from sandan.telemetry.factory import make_store
+    from sandan.telemetry.opcua_worker import OpcUaIngest
+
+    settings = _settings(data_dir)
+    ctx = _context(settings)
+    store = make_store(settings)
+    worker = OpcUaIngest(ctx.db, store, reload_s=reload)
+    stats = worker.stats
+    _run_ingest_worker(
+        ctx,
+        store.close,
+        worker,
+        worker.invalidate,
+        lambda: f"OPC UA ingest worker: {len(worker.sources)} endpoint(s) from the registry",
+        lambda: (
+            f"stopped: {stats.received} values, {stats.stored} readings stored, "
+            f"{stats.rejected} rejected"
+        ),
+    )
+
+
+def _serve_metrics(ctx: Context, port: int | None, host: str) -> None:
+    """Expose this worker's Prometheus metrics (the ingest counters) on host:port."""
+    if port is None:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=ctx.metrics.registry)
+    console.print(f"metrics on http://{host}:{port}/metrics")

@@ -1,0 +1,159 @@
+"""`sandan simulate`: publish simulated readings for the registry's devices."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sandan.cli.common import DataDir, _context, _progress, _settings, app, console
+from sandan.settings import Settings
+
+if TYPE_CHECKING:
+    from sandan.simulator.run import SimulateConfig
+
+
+@app.command()
+def simulate(
+    protocol: Annotated[str, typer.Option(help="json (MQTT), sparkplug or http.")] = "json",
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Broker, mqtt://host:port or mqtt://user:password@host.")
+    ] = None,
+    qos: Annotated[int, typer.Option(help="JSON over MQTT: QoS 0 or 1.")] = 0,
+    api_url: Annotated[str, typer.Option(help="Platform URL (HTTP).")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SANDAN_SIMULATE_TOKEN", help="HTTP: API token or device key."),
+    ] = None,
+    opcua: Annotated[int, typer.Option(help="Serve this many OPC UA machines.")] = 0,
+    opcua_port: Annotated[int, typer.Option(help="Seeding: first OPC UA server port.")] = 48400,
+    rate: Annotated[float, typer.Option(help="Seconds between steps.")] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after seconds.")] = None,
+    seed_registry: Annotated[
+        bool, typer.Option(help="Seed an empty registry with the simulated complex first.")
+    ] = False,
+    factories: Annotated[int, typer.Option(help="Seeding: companies (2000: Gumi).")] = 60,
+    tags_per_factory: Annotated[
+        int | None, typer.Option(help="Seeding: tags per company (50: 100,000 at 2000).")
+    ] = None,
+    device: Annotated[
+        list[int] | None, typer.Option(help="Only this device id (repeat for several).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Publish simulated machine and sensor readings for the registry's devices over MQTT
+    (JSON or Sparkplug B) or HTTP, and serve OPC UA machines, until stopped."""
+    if protocol not in ("json", "sparkplug", "http"):
+        raise typer.BadParameter("json, sparkplug or http", param_hint="--protocol")
+    settings = _settings(data_dir)
+    if seed_registry:
+        _seed_simulated(settings, protocol, factories, tags_per_factory, (opcua, opcua_port))
+    if duration == 0:  # seeding only
+        return
+    from sandan.simulator.run import SimulateConfig
+
+    config = SimulateConfig(
+        protocol=protocol,
+        mqtt_url=mqtt_url or settings.mqtt_url,
+        qos=qos,
+        api_url=api_url,
+        token=token,
+        opcua=opcua,
+        rate=rate,
+        duration=duration,
+        devices=frozenset(device) if device else None,
+    )
+    _run_simulation(settings, config)
+
+
+def _seed_simulated(
+    settings: Settings, protocol: str, factories: int, tags: int | None, opcua: tuple[int, int]
+) -> None:
+    from sandan.migrate import upgrade
+    from sandan.registry.demo import DEMO_PASSWORD
+    from sandan.simulator.scale import seed_registry
+
+    upgrade(settings)
+    with _progress() as progress:
+        task = progress.add_task(f"Seeding {factories} factories", total=factories)
+        seeded = seed_registry(
+            _context(settings).db,
+            protocol,
+            factories,
+            tags,
+            opcua[0],
+            progress=lambda n: progress.advance(task, n),
+            opcua_port=opcua[1],
+        )
+    if seeded:
+        console.print(f"Seeded; log in as operator@sandan.example, password {DEMO_PASSWORD}")
+    else:
+        console.print("The registry already has a complex: publishing for its devices.")
+
+
+def _run_simulation(settings: Settings, config: SimulateConfig) -> None:
+    import math
+    import signal
+
+    from sandan.simulator.run import Report, Simulation, SimulationError, stored_latest
+
+    ctx = _context(settings)
+    try:
+        sim = Simulation(ctx.db, config, latest=lambda ids: stored_latest(settings, ids))
+    except SimulationError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+    async def start() -> Report:
+        if config.opcua:
+            with _progress() as progress:
+                task = progress.add_task("Starting OPC UA servers", total=config.opcua)
+                await sim.prepare(lambda n: progress.advance(task, n))
+        else:
+            await sim.prepare()
+        report = sim.report
+        for note in report.notes:
+            console.print(f"[yellow]{note}[/]")
+        console.print(
+            f"{report.devices} devices, {report.tags} tags over {config.protocol}"
+            + (f"; {report.served} OPC UA servers" if report.served else "")
+        )
+        return report
+
+    async def run() -> Report:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        steps = None if config.duration is None else math.ceil(config.duration / config.rate)
+        try:
+            await start()
+            with _progress() as progress:
+                task = progress.add_task("Publishing", total=steps)
+
+                def advance(r: Report) -> None:
+                    sent = sim.publisher.stats.messages if sim.publisher else 0
+                    progress.update(task, advance=1, description=f"Publishing ({sent} messages)")
+
+                return await sim.run(stop, advance)
+        finally:
+            await sim.close()
+
+    try:
+        report = asyncio.run(run())
+    except SimulationError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    parts = [f"stopped after {report.steps} steps"]
+    stats = sim.publisher.stats if sim.publisher else None
+    if stats:
+        parts.append(f"{stats.messages} messages, {stats.readings} readings, {stats.errors} errors")
+    if report.served:
+        parts.append(f"{report.served_values} OPC UA values")
+    parts.append(f"slowest step {report.slowest:.2f} s")
+    if report.behind:
+        parts.append(f"{report.behind} steps started late (raise --rate)")
+    console.print("; ".join(parts))
+    if stats and stats.errors:
+        console.print(f"[yellow]last error: {stats.last_error}[/]")
