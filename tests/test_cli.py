@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from typer.testing import CliRunner
 
 from sandan.cli import app as cli
@@ -74,3 +75,27 @@ def test_db_upgrade_and_users(tmp_path: Path) -> None:
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2 and "sandan db upgrade" in result.output
+
+
+def _command_paths(group: typer.Typer, prefix: list[str]) -> list[list[str]]:
+    """Every command and group below `group`, as the argument lists that name them."""
+    paths = [prefix]
+    for command in group.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        paths.append([*prefix, name.replace("_", "-")])
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None and sub.name is not None
+        paths += _command_paths(sub.typer_instance, [*prefix, sub.name])
+    return paths
+
+
+def test_every_command_explains_itself() -> None:
+    """`--help` renders for every command: a docstring that Rich reads as markup (say
+    "[/<device>]") would crash it."""
+    runner = CliRunner()
+    paths = _command_paths(cli, [])
+    assert ["ingest", "sparkplug"] in paths and ["demo"] in paths
+    for path in paths:
+        shown = runner.invoke(cli, [*path, "--help"])
+        assert shown.exit_code == 0, (path, shown.output, shown.exception)
+        assert "Usage" in shown.output

@@ -125,7 +125,8 @@ def ingest_sparkplug(
     data_dir: DataDir = None,
 ) -> None:
     """Run a Sparkplug B host application that stores what edge nodes send, until
-    SIGTERM/SIGINT. Devices map by external_id "<group>/<edge node>[/<device>]"."""
+    SIGTERM/SIGINT. Devices map by external_id "<group>/<edge node>", or
+    "<group>/<edge node>/<device>" for a device behind the node."""
     from sandan.telemetry.factory import make_store
     from sandan.telemetry.sparkplug.worker import SparkplugIngest
 
