@@ -253,7 +253,10 @@ def test_stock_invariants_hold_after_every_step(ctx: Context, world: World) -> N
 
     run_state_machine_as_test(
         StockMachine,
+        # Derandomized: the last assertion (every kind of step succeeded at least once) is
+        # about the run, and a random run can by chance never ship (one did, locally).
         settings=settings(
+            derandomize=True,
             max_examples=12,
             stateful_step_count=25,
             deadline=None,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sandan.core.clock import utcnow
 from sandan.core.identity.principal import Principal
+from sandan.core.tenancy import found
 from sandan.logistics.errors import WrongState
 from sandan.logistics.models import Bin, Lot, Order, OrderLine, Quant, Reservation
 from sandan.logistics.schemas_out import OrderIn, OrderLineOut, OrderOut
@@ -56,16 +57,13 @@ def order_out(session: Session, order: Order) -> OrderOut:
     lines = session.scalars(
         select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
     ).all()
-    held = dict(
-        session.execute(
-            select(Reservation.order_line_id, func.sum(Reservation.qty))
-            .where(Reservation.order_line_id.in_([x.id for x in lines]))
-            .group_by(Reservation.order_line_id)
-        ).all()
-    )
+    return _out(order, lines, _held(session, [x.id for x in lines]))
+
+
+def _out(order: Order, lines: Sequence[OrderLine], held: dict[int, int]) -> OrderOut:
     out = [
-        OrderLineOut.model_validate(x).model_copy(update={"qty_reserved": int(held.get(x.id) or 0)})
-        for x in lines
+        OrderLineOut.model_validate(x).model_copy(update={"qty_reserved": held.get(x.id, 0)})
+        for x in sorted(lines, key=lambda x: x.id)
     ]
     return OrderOut.model_validate(order).model_copy(update={"lines": out})
 
@@ -74,8 +72,9 @@ def get_order(session: Session, principal: Principal, order_id: int) -> OrderOut
     return order_out(session, get_owned(session, principal, Order, order_id))
 
 
-def lock_order(session: Session, order_id: int) -> Order:
-    """The order row, locked: every stock change of one order goes through here first."""
+def lock_order(session: Session, order_id: int, principal: Principal | None = None) -> Order:
+    """The order row, locked: every stock change of one order goes through here first. With
+    a principal, an order it may not read is NotFound (and is not locked)."""
     write_lock(session)
     stmt = (
         select(Order)
@@ -83,6 +82,8 @@ def lock_order(session: Session, order_id: int) -> Order:
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
+    if principal is not None:
+        return found(session.scalar(owned(stmt, principal, Order.owner_company_id)), "order")
     order = session.scalar(stmt)
     assert order is not None
     return order
@@ -90,9 +91,8 @@ def lock_order(session: Session, order_id: int) -> Order:
 
 def reserve(session: Session, principal: Principal, order_id: int) -> OrderOut:
     """Reserve what the owner has for every open line (FEFO, else FIFO); short lines stay open."""
-    visible = get_owned(session, principal, Order, order_id)
-    ensure_owner(principal, visible.owner_company_id)
-    order = lock_order(session, visible.id)
+    order = lock_order(session, order_id, principal)
+    ensure_owner(principal, order.owner_company_id)
     if order.status not in ("open", "reserved"):
         raise WrongState(f"order {order.ref} is {order.status}")
     lines = session.scalars(
@@ -100,11 +100,19 @@ def reserve(session: Session, principal: Principal, order_id: int) -> OrderOut:
         .where(OrderLine.order_id == order.id)
         .order_by(OrderLine.item_id, OrderLine.id)
     ).all()
-    held = _held(session, [x.id for x in lines])
+    rows = {
+        (r.order_line_id, r.quant_id): r
+        for r in session.scalars(
+            select(Reservation).where(Reservation.order_line_id.in_([x.id for x in lines]))
+        )
+    }
+    held = {x.id: 0 for x in lines}
+    for r in rows.values():
+        held[r.order_line_id] += r.qty
     today = local_day(utcnow())
     complete = True
     for line in lines:
-        need = line.qty - line.qty_picked - held.get(line.id, 0)
+        need = line.qty - line.qty_picked - held[line.id]
         if need <= 0:
             continue
         for quant, _lot in _candidates(
@@ -114,14 +122,15 @@ def reserve(session: Session, principal: Principal, order_id: int) -> OrderOut:
             if take <= 0:
                 continue
             quant.reserved += take
-            _add_reservation(session, line.id, quant, take)
+            _add_reservation(session, rows, line.id, quant, take)
+            held[line.id] += take
             need -= take
             if need == 0:
                 break
         complete = complete and need == 0
     order.status = "reserved" if complete else "open"
     session.flush()
-    return order_out(session, order)
+    return _out(order, lines, held)
 
 
 def _held(session: Session, line_ids: list[int]) -> dict[int, int]:
@@ -157,24 +166,25 @@ def _candidates(
     return fresh
 
 
-def _add_reservation(session: Session, line_id: int, quant: Quant, qty: int) -> None:
-    row = session.scalar(
-        select(Reservation).where(
-            Reservation.order_line_id == line_id, Reservation.quant_id == quant.id
-        )
-    )
+def _add_reservation(
+    session: Session,
+    rows: dict[tuple[int, int], Reservation],
+    line_id: int,
+    quant: Quant,
+    qty: int,
+) -> None:
+    """Grow the line's reservation on this quant, or start one (`rows`: the order's own)."""
+    row = rows.get((line_id, quant.id))
     if row is None:
-        session.add(
-            Reservation(
-                order_line_id=line_id,
-                quant_id=quant.id,
-                owner_company_id=quant.owner_company_id,
-                qty=qty,
-                picked=0,
-            )
+        rows[(line_id, quant.id)] = row = Reservation(
+            order_line_id=line_id,
+            quant_id=quant.id,
+            owner_company_id=quant.owner_company_id,
+            qty=0,
+            picked=0,
         )
-    else:
-        row.qty += qty
+        session.add(row)
+    row.qty += qty
 
 
 def release(session: Session, order: Order) -> None:

@@ -112,13 +112,17 @@ def pick_list(session: Session, principal: Principal, wave_id: int) -> PickList:
 def pick(session: Session, principal: Principal, body: PickIn) -> Reservation:
     """Take reserved units to the outbound bin; fewer than reserved is a short pick."""
     ensure_operator(principal, "pick")
-    seen = found(session.get(Reservation, body.reservation_id), "reservation")
-    line = found(session.get(OrderLine, seen.order_line_id), "order line")
-    order = lock_order(session, line.order_id)
-    quant = lock_by_id(session, [seen.quant_id])[seen.quant_id]
-    res = session.scalar(  # read again under the locks: a count may have shrunk it
+    seen = session.execute(
+        select(Reservation.quant_id, OrderLine.id, OrderLine.order_id)
+        .join(OrderLine, OrderLine.id == Reservation.order_line_id)
+        .where(Reservation.id == body.reservation_id)
+    ).first()
+    quant_id, line_id, order_id = found(seen, "reservation")
+    order = lock_order(session, order_id)
+    quant = lock_by_id(session, [quant_id])[quant_id]
+    res = session.scalar(  # read under the locks: a count may have shrunk it
         select(Reservation)
-        .where(Reservation.id == seen.id)
+        .where(Reservation.id == body.reservation_id)
         .execution_options(populate_existing=True)
     )
     assert res is not None
@@ -145,7 +149,7 @@ def pick(session: Session, principal: Principal, body: PickIn) -> Reservation:
         post(session, principal, [leg], locked=locked)
         session.execute(
             update(OrderLine)
-            .where(OrderLine.id == line.id)
+            .where(OrderLine.id == line_id)
             .values(qty_picked=OrderLine.qty_picked + body.qty)
         )
     short = res.qty - body.qty
