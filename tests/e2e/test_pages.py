@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
+from conftest import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -85,12 +86,6 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -103,7 +98,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """`sandan demo` on a free port with a fresh data directory: migrated, seeded, serving."""
     root = tmp_path_factory.mktemp("e2e-server")
     data_dir, log = root / "data", root / "server.log"
-    port = _free_port()
+    port = free_port()
     # the server is configured by its arguments alone, not by the tester's SANDAN_* variables
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDAN_")}
     env["PYTHONUNBUFFERED"] = "1"

@@ -5,7 +5,6 @@ stays unacknowledged past its time."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +18,7 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import World
+from conftest import World, free_port
 from sandan.core.clock import utcnow
 from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
@@ -30,12 +29,6 @@ from sandan.safety.notify.senders import SmtpConfig
 from sandan.safety.notify.worker import Notifier
 
 API = "/api/v1/safety/notifications"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Mailbox:
@@ -50,7 +43,7 @@ class _Mailbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[SmtpConfig, _Mailbox]]:
     box = _Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     yield SmtpConfig(host="127.0.0.1", port=port, sender="control@sandan.example"), box
@@ -163,7 +156,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_given_up(
     client: TestClient, ctx: Context, world: World, smtp: Any
 ) -> None:
     config, _box = smtp
-    dead = f"http://127.0.0.1:{_free_port()}/down"
+    dead = f"http://127.0.0.1:{free_port()}/down"
     r = client.post(
         f"{API}/channels",
         json={"name": "broken", "kind": "webhook", "target": dead, "min_priority": "low"},

@@ -9,7 +9,6 @@ SQLite only by design: each instance is a whole platform with its own embedded s
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import uvicorn
 from sharing_world import add_company_c, constraint, only_for, plant_with_readings, use
 from sqlalchemy import select
 
-from conftest import World, build_world, square
+from conftest import World, build_world, free_port, square
 from sandan.app import create_app
 from sandan.core.audit.models import AuditEntry
 from sandan.core.clock import utcnow
@@ -70,12 +69,6 @@ class Pair:
     spoke_token: str  # an API token of the spoke company's admin
     plant: dict[str, Any]
     stranger_key: Any  # a connector key the hub lists as a partner of some other complex
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _platform_key(settings: Settings) -> str:
@@ -131,7 +124,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         shutil.copy(sqlite_template, directory / "sandan.db")
         base[name] = Settings(data_dir=directory, secret_key=f"{name}-secret-key")
     keys = {name: _platform_key(s) for name, s in base.items()}
-    ports = {name: _free_port() for name in base}
+    ports = {name: free_port() for name in base}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     stranger = signing.generate_key()
     stranger_entry = f"http://127.0.0.1:9={signing.public_key_to_text(stranger.public_key())}"

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ import pytest
 import uvicorn
 from asyncua import Client
 
-from conftest import World, need_service
+from conftest import World, free_port, need_service
 from sandan.app import create_app
 from sandan.core.context import Context
 from sandan.core.identity import service as identity
@@ -280,14 +279,8 @@ async def test_sparkplug_ingest_accepts_every_simulated_device(
     store.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_opcua_machine_serves_its_registered_nodes(ctx: Context) -> None:
-    port = _free_port()
+    port = free_port()
     assert seed_registry(ctx.db, "json", 1, opcua=1, opcua_port=port)
     with ctx.db.unit() as s:
         rows = registry.protocol_tag_rows(s, "opcua")
@@ -333,7 +326,7 @@ async def test_opcua_machine_serves_its_registered_nodes(ctx: Context) -> None:
 @pytest.fixture
 def api(settings: Settings, ctx: Context) -> Iterator[str]:
     """The platform served by uvicorn on a free port."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, with_ui=False, ctx=ctx),

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from conftest import World, need_service
+from conftest import World, free_port, need_service
 from sandan.cli import app as cli
 from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
@@ -43,17 +43,11 @@ def _need_mosquitto() -> None:
         need_service("the mosquitto binary is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Broker:
     """`mosquitto -c conf` with the generated files, on a free port of 127.0.0.1."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         conf = directory / "test-mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\npersistence false\n"

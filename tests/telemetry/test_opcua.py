@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from asyncua import Node, Server, ua
 
+from conftest import free_port
 from sandan.telemetry.opcua import NodeBinding, OpcBatch, OpcUaSource, to_float, to_us
 
 NS_URI = "urn:sandan:test:machine"
@@ -25,12 +25,6 @@ class Machine:
     count: Node
     running: Node
     label: Node
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _start_machine(port: int) -> Machine:
@@ -97,7 +91,7 @@ async def _until(check: Callable[[], bool], timeout: float = 8.0) -> None:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

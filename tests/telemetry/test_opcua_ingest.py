@@ -14,10 +14,10 @@ from typing import Any
 
 from asyncua import ua
 from sqlalchemy import select
-from test_opcua import _free_port, _start_machine
+from test_opcua import _start_machine
 from test_sparkplug_ingest import registry_device
 
-from conftest import World
+from conftest import World, free_port
 from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
 from sandan.registry import schemas
@@ -67,7 +67,7 @@ def test_node_ids_default_to_the_tag_name() -> None:
 async def test_opcua_values_reach_the_store_and_ingest_resumes_after_a_restart(
     ctx: Context, world: World, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     endpoint = f"opc.tcp://127.0.0.1:{port}/sandan/"
     device_id, tags = _opcua_device(ctx, world, endpoint)
     machine = await _start_machine(port)
@@ -142,7 +142,7 @@ async def test_sources_follow_the_registry(ctx: Context, world: World, tmp_path:
     try:
         await asyncio.wait_for(worker.ready.wait(), 10)
         assert worker.sources == {}
-        endpoint = f"opc.tcp://127.0.0.1:{_free_port()}/later/"
+        endpoint = f"opc.tcp://127.0.0.1:{free_port()}/later/"
         device_id, _ = _opcua_device(ctx, world, endpoint)
         worker.invalidate()  # what a registry.* event does in `sandan ingest opcua`
         await _until(lambda: list(worker.sources) == [endpoint])
@@ -162,7 +162,7 @@ async def test_the_opcua_worker_command_stores_and_stops_cleanly(
 ) -> None:
     """`sandan ingest opcua` as its own process reads the registry's endpoint, stores what the
     server sends and exits on SIGTERM with its counts."""
-    port = _free_port()
+    port = free_port()
     endpoint = f"opc.tcp://127.0.0.1:{port}/sandan/"
     _, tags = _opcua_device(ctx, world, endpoint)
     machine = await _start_machine(port)
