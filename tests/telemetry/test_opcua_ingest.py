@@ -8,12 +8,14 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from asyncua import ua
 from sqlalchemy import select
+from test_ingest_metrics import _get, _samples
 from test_opcua import _start_machine
 from test_sparkplug_ingest import registry_device
 
@@ -157,12 +159,17 @@ async def test_sources_follow_the_registry(ctx: Context, world: World, tmp_path:
         store.close()
 
 
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        return _samples(answer.read().decode())
+
+
 async def test_the_opcua_worker_command_stores_and_stops_cleanly(
     settings: Settings, ctx: Context, world: World
 ) -> None:
     """`sandan ingest opcua` as its own process reads the registry's endpoint, stores what the
-    server sends and exits on SIGTERM with its counts."""
-    port = free_port()
+    server sends, counts it on --metrics-port and exits on SIGTERM with its counts."""
+    port, metrics_port = free_port(), free_port()
     endpoint = f"opc.tcp://127.0.0.1:{port}/sandan/"
     _, tags = _opcua_device(ctx, world, endpoint)
     machine = await _start_machine(port)
@@ -175,6 +182,8 @@ async def test_the_opcua_worker_command_stores_and_stops_cleanly(
         "from sandan.cli import main; main()",
         "ingest",
         "opcua",
+        "--metrics-port",
+        str(metrics_port),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -188,7 +197,14 @@ async def test_the_opcua_worker_command_stores_and_stops_cleanly(
         assert b"1 endpoint(s)" in lines[-1]
         await asyncio.sleep(1.5)  # connected and subscribed
         await machine.temp.write_value(77.5)
-        await asyncio.sleep(1.0)
+        stored = 0.0
+        for _ in range(40):  # the worker's own /metrics counts what it stored
+            await asyncio.sleep(0.25)
+            page = await asyncio.to_thread(_scrape, metrics_port)
+            stored = _get(page, "sandan_telemetry_readings_total", source="opcua", outcome="stored")
+            if stored:
+                break
+        assert stored >= 1
         process.send_signal(signal.SIGTERM)
         out, _ = await asyncio.wait_for(process.communicate(), 30)
     finally:

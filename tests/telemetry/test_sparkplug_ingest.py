@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sparkplug_edge import EdgeNode, standard_metrics
 from sqlalchemy import select
+from test_ingest_metrics import _get, _samples
 
-from conftest import World, need_service
+from conftest import World, free_port, need_service
 from sandan.core.bus import Event
 from sandan.core.context import Context
 from sandan.core.identity.principal import Principal
@@ -485,8 +487,8 @@ async def test_a_flush_that_cannot_be_stored_stops_the_worker(
 async def test_the_sparkplug_worker_command_stores_and_stops_cleanly(
     settings: Settings, ctx: Context, world: World
 ) -> None:
-    """`sandan ingest sparkplug` as its own process: stores what an edge node sends, then
-    exits on SIGTERM and prints its counts."""
+    """`sandan ingest sparkplug` as its own process: stores what an edge node sends, counts
+    it on --metrics-port, then exits on SIGTERM and prints its counts."""
     async with asyncio.timeout(5):
         parts = urlsplit(URL)
         try:
@@ -511,6 +513,8 @@ async def test_the_sparkplug_worker_command_stores_and_stops_cleanly(
         group,
         "--host-id",
         host_id,
+        "--metrics-port",
+        str(metrics_port := free_port()),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -526,6 +530,9 @@ async def test_the_sparkplug_worker_command_stores_and_stops_cleanly(
                 await asyncio.sleep(0.005)
                 await edge.ddata({"Temperature": float(i), "Count": 100 + i})
             await asyncio.sleep(1.0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            page = _samples(r.read().decode())
+        assert _get(page, "sandan_telemetry_readings_total", source="sparkplug", outcome="stored")
         process.send_signal(signal.SIGTERM)
         out, _ = await asyncio.wait_for(process.communicate(), 30)
     finally:

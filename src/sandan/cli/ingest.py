@@ -13,6 +13,11 @@ from sandan.cli.common import DataDir, _context, _settings, console, ingest_app
 if TYPE_CHECKING:
     from sandan.core.context import Context
 
+MetricsPort = Annotated[
+    int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
+]
+MetricsHost = Annotated[str, typer.Option(help="Address for --metrics-port.")]
+
 
 @ingest_app.command("mqtt")
 def ingest_mqtt(
@@ -22,10 +27,8 @@ def ingest_mqtt(
     client_id: Annotated[
         str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
     ] = None,
-    metrics_port: Annotated[
-        int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
-    ] = None,
-    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "127.0.0.1",
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
     data_dir: DataDir = None,
 ) -> None:
     """Run an MQTT ingest worker until SIGTERM/SIGINT; run several against one PostgreSQL."""
@@ -122,6 +125,8 @@ def ingest_sparkplug(
     client_id: Annotated[
         str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
     ] = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
     data_dir: DataDir = None,
 ) -> None:
     """Run a Sparkplug B host application that stores what edge nodes send, until
@@ -144,6 +149,7 @@ def ingest_sparkplug(
         client_id=client_id,
     )
     stats = worker.stats
+    _serve_metrics(ctx, metrics_port, metrics_host)
     _run_ingest_worker(
         ctx,
         store.close,
@@ -166,6 +172,8 @@ def ingest_opcua(
     reload: Annotated[
         float, typer.Option(help="Seconds between registry reloads (also on registry events).")
     ] = 10.0,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
     data_dir: DataDir = None,
 ) -> None:
     """Read every enabled OPC UA device of the registry (external_id = its opc.tcp:// endpoint,
@@ -178,6 +186,7 @@ def ingest_opcua(
     store = make_store(settings)
     worker = OpcUaIngest(ctx.db, store, reload_s=reload)
     stats = worker.stats
+    _serve_metrics(ctx, metrics_port, metrics_host)
     _run_ingest_worker(
         ctx,
         store.close,
