@@ -1,11 +1,10 @@
 """What the warehouse clerk's pages share: the warehouse in view, the tenants' names, the
-timezone, and running one service call as its own unit of work with the error shown."""
+timezone and the page frame (a service call is run by shell.act)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -15,15 +14,11 @@ from sqlalchemy.orm import Session
 
 from sandan.core.clock import as_utc
 from sandan.core.context import Context
-from sandan.core.errors import SandanError
-from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
 from sandan.logistics.service import layout
 from sandan.logistics.timezone import SEOUL
 from sandan.registry.models import Company
 from sandan.web.shell import PageContext, header, to_login, viewer
-
-T = TypeVar("T")
 
 
 def warehouse_id(session: Session, wanted: str | None) -> int | None:
@@ -47,22 +42,6 @@ def local_hhmm(moment: datetime | None) -> str:
     if moment is None:
         return "–"
     return as_utc(moment).astimezone(SEOUL).strftime("%H:%M")
-
-
-def act(page: PageContext, work: Callable[[Session, Principal], T], done: str) -> T | None:
-    """One floor action in its own transaction; a refused action is a warning, not a crash."""
-    principal = page.still_allowed()
-    if principal is None:
-        ui.navigate.to("/login")
-        return None
-    try:
-        with page.ctx.db.unit(principal) as session:
-            result = work(session, principal)
-    except SandanError as exc:
-        ui.notify(str(exc), type="warning")
-        return None
-    ui.notify(page.t(done), type="positive")
-    return result
 
 
 def floor_page(

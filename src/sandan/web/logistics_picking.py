@@ -15,8 +15,8 @@ from sandan.core.identity.principal import Principal
 from sandan.logistics.models import Order, Wave
 from sandan.logistics.schemas_out import PickIn, PickList
 from sandan.logistics.service import picking
-from sandan.web.logistics_common import act, floor_page, owner_names
-from sandan.web.shell import PageContext
+from sandan.web.logistics_common import floor_page, owner_names
+from sandan.web.shell import PageContext, act
 
 
 def _lists(session: Session, principal: Principal, wid: int) -> list[PickList]:

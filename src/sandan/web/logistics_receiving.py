@@ -24,8 +24,8 @@ from sandan.logistics.schemas import AsnOut, ReceiveIn, ReceiveLineIn, StockLeg,
 from sandan.logistics.service import docks, inbound
 from sandan.logistics.service import putaway as putaways
 from sandan.logistics.timezone import local_day
-from sandan.web.logistics_common import act, floor_page, local_hhmm, owner_names
-from sandan.web.shell import PageContext
+from sandan.web.logistics_common import floor_page, local_hhmm, owner_names
+from sandan.web.shell import PageContext, act
 
 BIG = 'outlined input-class="text-2xl"'
 

@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from sandan.core.context import Context
-from sandan.core.errors import SandanError
+from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Scope
 from sandan.logistics.delivery import plans
 from sandan.logistics.delivery.schemas import PlanIn
 from sandan.web import routemap
-from sandan.web.shell import PageContext, header, to_login, viewer
+from sandan.web.shell import PageContext, act, header, to_login, viewer
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("공동배송 경로", "Joint delivery routes"),
@@ -194,18 +195,16 @@ def _tables(page: PageContext, plan: dict[str, Any], tz: ZoneInfo) -> None:
 
 def _replan(ctx: Context, page: PageContext, plan: dict[str, Any]) -> None:
     """Plan the same warehouse and day again, starting from the plan on the screen."""
-    principal = page.still_allowed()
-    if principal is None:
-        ui.navigate.to("/login")
-        return
-    opens, closes = (time.fromisoformat(plan["depot"][k]) for k in ("opens", "closes"))
-    body = PlanIn(warehouse_id=plan["warehouse_id"], day=plan["day"], opens=opens, closes=closes)
-    try:
-        with ctx.db.unit(principal) as session:
-            made = plans.plan_day(session, principal, body, ZoneInfo(ctx.settings.plant_timezone))
-            new_id = made.id
-    except SandanError as exc:
-        ui.notify(str(exc), type="warning")
+
+    def again(session: Session, principal: Principal) -> int:
+        opens, closes = (time.fromisoformat(plan["depot"][k]) for k in ("opens", "closes"))
+        body = PlanIn(
+            warehouse_id=plan["warehouse_id"], day=plan["day"], opens=opens, closes=closes
+        )
+        return plans.plan_day(session, principal, body, ZoneInfo(ctx.settings.plant_timezone)).id
+
+    new_id = act(page, again)
+    if new_id is None:
         return
     ui.notify(tr(page, "replanned"), type="positive")
     ui.navigate.to(f"/logistics/routes?plan={new_id}")

@@ -12,7 +12,6 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from sandan.core.context import Context
-from sandan.core.errors import SandanError
 from sandan.core.identity.roles import Resource
 from sandan.registry import service as registry
 from sandan.safety import board as control
@@ -23,7 +22,7 @@ from sandan.safety.live import AlertHub
 from sandan.telemetry.store import TelemetryStore
 from sandan.web import svgmap
 from sandan.web.safety_panels import kpi_panel, traffic_panel, water_panel
-from sandan.web.shell import PageContext, header, to_login, viewer
+from sandan.web.shell import PageContext, acted, header, to_login, viewer
 
 PRIORITY_COLOURS = {
     "critical": "#b91c1c",
@@ -259,15 +258,8 @@ class Centre:
     # --- actions -------------------------------------------------------------------------------
 
     def _act(self, action: Any) -> bool:
-        principal = self.page.still_allowed()
-        if principal is None:
-            ui.navigate.to("/login")
-            return False
-        try:
-            with self.ctx.db.unit(principal) as session:
-                action(session, principal)
-        except SandanError as error:
-            ui.notify(error.message, type="warning")
+        """An action from the board, which is drawn again after it went through."""
+        if not acted(self.page, action):
             return False
         self.refresh()
         return True

@@ -22,7 +22,7 @@ from sandan.core.identity.roles import Scope
 from sandan.safety.incidents import schemas
 from sandan.safety.incidents import service as incidents
 from sandan.safety.register.schemas import AffectedCompany
-from sandan.web.shell import PageContext, header, to_login, viewer
+from sandan.web.shell import PageContext, acted, header, notice, to_login, viewer
 
 KST = ZoneInfo("Asia/Seoul")
 STATUS_COLOR = {"active": "red-8", "stable": "amber-8", "closed": "grey-7"}
@@ -34,18 +34,8 @@ def _when(moment: datetime | None) -> str:
 
 
 def _act(page: PageContext, work: Callable[[Session, Principal], Any]) -> bool:
-    """One unit of work as the viewer (login checked again); a refusal becomes a notice."""
-    principal = page.still_allowed()
-    if principal is None:
-        ui.notify(page.t("hz_session_ended"), type="warning")
-        return False
-    try:
-        with page.ctx.db.unit(principal) as session:
-            work(session, principal)
-    except SandanError as exc:
-        ui.notify(exc.message, type="negative", multi_line=True)
-        return False
-    return True
+    """shell.acted() as this page shows it: a lost session and a refusal become notices."""
+    return acted(page, work, ended="hz_session_ended", refused=notice)
 
 
 def register(ctx: Context) -> None:

@@ -22,7 +22,7 @@ from sandan.safety.register import schemas
 from sandan.safety.register import service as hazards
 from sandan.safety.register.models import EmergencyContact, Facility, HazardousMaterial
 from sandan.safety.register.validators import cas_problem
-from sandan.web.shell import PageContext, header, to_login, viewer
+from sandan.web.shell import PageContext, acted, header, notice, to_login, viewer
 
 KINDS = ("storage_tank", "gas_cabinet", "warehouse", "cylinder_store", "process")
 UNITS = ("kg", "t", "L", "m3", "Nm3")
@@ -33,22 +33,16 @@ def _act(
     work: Callable[[Session, Principal], Any],
     fields: dict[str, ui.input | ui.number] | None = None,
 ) -> bool:
-    """One unit of work as the viewer (login checked again); a refusal naming a field is
-    shown on that field, any other becomes a notice."""
-    principal = page.still_allowed()
-    if principal is None:
-        ui.notify(page.t("hz_session_ended"), type="warning")
-        return False
-    try:
-        with page.ctx.db.unit(principal) as session:
-            work(session, principal)
-    except ValidationFailed as exc:
-        _shown(exc, fields or {})
-        return False
-    except SandanError as exc:
-        ui.notify(exc.message, type="negative", multi_line=True)
-        return False
-    return True
+    """shell.acted() as this page shows it: a lost session becomes a notice, a refusal naming a
+    field is shown on that field, any other becomes a notice."""
+
+    def refused(exc: Exception) -> None:
+        if isinstance(exc, ValidationFailed):
+            _shown(exc, fields or {})
+        else:
+            notice(exc)
+
+    return acted(page, work, ended="hz_session_ended", refused=refused)
 
 
 def _build(

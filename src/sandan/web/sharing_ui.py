@@ -25,6 +25,7 @@ from sandan.registry import service as registry
 from sandan.sharing import policy as odrl
 from sandan.sharing.models import Offer
 from sandan.sharing.service.negotiations import Keys
+from sandan.web import shell
 from sandan.web.formats import krw
 from sandan.web.i18n import t
 from sandan.web.shell import PageContext, header, to_login, viewer
@@ -77,27 +78,27 @@ def keys(ctx: Context) -> Keys:
     return Keys(ctx.settings.resolved_secret_key(), ctx.settings.sharing_fee_rate)
 
 
-def refusal(exc: SandanError | ValidationError) -> str:
+def refusal(exc: Exception) -> str:
     """A refusal in one line; pydantic's own errors name the field like ours do."""
-    if isinstance(exc, SandanError):
-        return exc.message
+    if not isinstance(exc, ValidationError):
+        return str(exc)
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
 
 
+def _refused(exc: Exception) -> None:
+    ui.notify(refusal(exc), type="negative", multi_line=True)
+
+
 def act(page: PageContext, work: Callable[[Session, Principal], T]) -> T | None:
-    """One unit of work as the viewer, committed at its end. The login is checked again first
-    (a page can outlive its session), and a refusal becomes a notice rather than an error
-    page, so the person can correct the input and try again."""
-    principal = page.still_allowed()
-    if principal is None:
-        ui.notify(page.t("sharing_session_ended"), type="warning")
-        return None
-    try:
-        with page.ctx.db.unit(principal) as session:
-            return work(session, principal)
-    except (SandanError, ValidationError) as exc:
-        ui.notify(refusal(exc), type="negative", multi_line=True)
-        return None
+    """shell.act() as the sharing pages show it: a lost session and a refusal (pydantic's
+    too) become notices, so the person can correct the input and try again."""
+    return shell.act(
+        page,
+        work,
+        ended="sharing_session_ended",
+        refused=_refused,
+        catching=(SandanError, ValidationError),
+    )
 
 
 def read(page: PageContext, work: Callable[[Session, Principal], T]) -> T:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from sandan.core.context import Context
 from sandan.core.errors import SandanError
@@ -15,6 +18,8 @@ from sandan.core.http import SESSION_COOKIE, principal_from_credentials, princip
 from sandan.core.identity.principal import Principal
 from sandan.core.identity.roles import Resource, Scope
 from sandan.web.i18n import LANG_COOKIE, LANGUAGES, role_name, t
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,65 @@ def viewer(ctx: Context, request: Request) -> PageContext | None:
 def to_login(request: Request) -> RedirectResponse:
     """A real HTTP redirect to the login page (the page builder returns it instead of a page)."""
     return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def warn(exc: Exception) -> None:
+    """A refusal as a short warning: the floor and control-room pages."""
+    ui.notify(str(exc), type="warning")
+
+
+def notice(exc: Exception) -> None:
+    """A refusal as a notice to read before correcting the input: the form pages."""
+    ui.notify(str(exc), type="negative", multi_line=True)
+
+
+def act(
+    page: PageContext,
+    work: Callable[[Session, Principal], T],
+    done: str | None = None,
+    *,
+    ended: str | None = None,
+    refused: Callable[[Exception], None] = warn,
+    catching: tuple[type[Exception], ...] = (SandanError,),
+) -> T | None:
+    """One service call as its own unit of work for the viewer, committed at its end; its
+    result, or None. The login is checked again first (a page can outlive its session): when
+    it is gone the notice `ended` (an i18n key) is shown, or without one the browser goes to
+    the login page. A refusal (an exception in `catching`) is shown by `refused` rather than
+    as an error page, so the person can correct the input and try again; `done` (an i18n
+    key) is the notice of success."""
+    principal = page.still_allowed()
+    if principal is None:
+        if ended is None:
+            ui.navigate.to("/login")
+        else:
+            ui.notify(page.t(ended), type="warning")
+        return None
+    try:
+        with page.ctx.db.unit(principal) as session:
+            result = work(session, principal)
+    except catching as exc:
+        refused(exc)
+        return None
+    if done is not None:
+        ui.notify(page.t(done), type="positive")
+    return result
+
+
+def acted(
+    page: PageContext,
+    work: Callable[[Session, Principal], object],
+    *,
+    ended: str | None = None,
+    refused: Callable[[Exception], None] = warn,
+) -> bool:
+    """act() for a call whose result the page does not use: whether it went through."""
+
+    def run(session: Session, principal: Principal) -> bool:
+        work(session, principal)
+        return True
+
+    return act(page, run, ended=ended, refused=refused) is not None
 
 
 def header(page: PageContext, title: str) -> None:
