@@ -8,15 +8,16 @@ Each ASN line shows what came over or short of what was announced.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from sandan.core.clock import utcnow
 from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
 from sandan.logistics.errors import WrongState
-from sandan.logistics.models import Appointment, Asn, AsnLine, Item, ReceiptLine
+from sandan.logistics.models import Appointment, Asn, AsnLine, ReceiptLine
 from sandan.logistics.schemas import (
     AsnIn,
     AsnLineOut,
@@ -26,10 +27,13 @@ from sandan.logistics.schemas import (
     ReceiveIn,
 )
 from sandan.logistics.service.access import ensure_operator, get_owned, owned, owner_for
-from sandan.logistics.service.items import item_of, lot_for
-from sandan.logistics.service.layout import staging_bin, warehouse
+from sandan.logistics.service.items import item_and_lot, item_of, lot_code, lot_for
+from sandan.logistics.service.layout import staging_bin_id, warehouse
 from sandan.logistics.service.ledger import Leg, post
 from sandan.logistics.timezone import local_day
+
+_RECEIPTS = cast(Table, ReceiptLine.__table__)
+_RECEIPT = insert(_RECEIPTS).returning(_RECEIPTS.c.id, sort_by_parameter_order=True)
 
 
 def create_asn(session: Session, principal: Principal, body: AsnIn) -> Asn:
@@ -79,7 +83,7 @@ def get_asn(session: Session, principal: Principal, asn_id: int) -> AsnOut:
 def receive(session: Session, principal: Principal, body: ReceiveIn) -> ReceiptOut:
     """Count goods in at the dock; good units enter the receiving bin through the ledger."""
     ensure_operator(principal, "receive goods")
-    dock_bin = staging_bin(session, body.warehouse_id, "receiving")
+    dock_bin = staging_bin_id(session, body.warehouse_id, "receiving")
     asn: Asn | None = None
     if body.asn_id is not None:
         asn = session.get(Asn, body.asn_id)
@@ -99,44 +103,45 @@ def receive(session: Session, principal: Principal, body: ReceiveIn) -> ReceiptO
     now = utcnow()
     day = local_day(now)
     legs: list[Leg] = []
-    receipts: list[ReceiptLine] = []
+    receipts: list[dict[str, Any]] = []
     for i, line in enumerate(body.lines):
-        asn_line, item = _line_item(session, asn, owner, line.asn_line_id, line.item_id, i)
+        asn_line, item_id, field = _line_item(session, asn, line.asn_line_id, line.item_id, i)
+        code = line.lot_code or (asn_line.lot_code if asn_line else "")
+        item, known = item_and_lot(session, item_id, owner, field, lot_code(code, day))
         if item.tracking == "serial" and line.qty_good > 1:
             raise ValidationFailed.one(f"lines.{i}.qty_good", "a serial number is one unit")
-        code = line.lot_code or (asn_line.lot_code if asn_line else "")
         expiry = line.expiry or (asn_line.expiry if asn_line else None)
-        lot = lot_for(session, item, code, expiry, day)
+        lot_id = lot_for(session, item, code, expiry, day, known)
         if asn_line is not None:
             asn_line.qty_received += line.qty_good
             asn_line.qty_damaged += line.qty_damaged
         receipts.append(
-            ReceiptLine(
-                owner_company_id=owner,
-                warehouse_id=body.warehouse_id,
-                asn_line_id=asn_line.id if asn_line else None,
-                appointment_id=body.appointment_id,
-                item_id=item.id,
-                lot_id=lot.id,
-                qty_good=line.qty_good,
-                qty_damaged=line.qty_damaged,
-                received_at=now,
-                by=principal.actor[:60],
-            )
+            {
+                "owner_company_id": owner,
+                "warehouse_id": body.warehouse_id,
+                "asn_line_id": asn_line.id if asn_line else None,
+                "appointment_id": body.appointment_id,
+                "item_id": item.id,
+                "lot_id": lot_id,
+                "qty_good": line.qty_good,
+                "qty_damaged": line.qty_damaged,
+                "received_at": now,
+                "by": principal.actor[:60],
+            }
         )
         if line.qty_good:
             ref = f"ASN {asn.ref}" if asn else "blind receipt"
-            legs.append(
-                Leg(item.id, lot.id, owner, None, dock_bin.id, line.qty_good, "receive", ref)
-            )
+            legs.append(Leg(item.id, lot_id, owner, None, dock_bin, line.qty_good, "receive", ref))
     if asn is not None:
         asn.status = "received"
-    session.add_all(receipts)
-    session.flush()
+    ids = session.execute(_RECEIPT, receipts).scalars().all() if receipts else []
     if legs:
         post(session, principal, legs)
     return ReceiptOut(
-        lines=[ReceiptLineOut.model_validate(r) for r in receipts],
+        lines=[
+            ReceiptLineOut.model_validate({**r, "id": i})
+            for r, i in zip(receipts, ids, strict=True)
+        ],
         asn=asn_out(session, asn) if asn else None,
     )
 
@@ -144,20 +149,20 @@ def receive(session: Session, principal: Principal, body: ReceiveIn) -> ReceiptO
 def _line_item(
     session: Session,
     asn: Asn | None,
-    owner: int,
     asn_line_id: int | None,
     item_id: int | None,
     i: int,
-) -> tuple[AsnLine | None, Item]:
+) -> tuple[AsnLine | None, int, str]:
+    """The ASN line (if any), the item id and the field that names it."""
     if asn is not None:
         if asn_line_id is None:
             if item_id is None:
                 raise ValidationFailed.one(f"lines.{i}.asn_line_id", "name the ASN line or item")
-            return None, item_of(session, item_id, owner, f"lines.{i}.item_id")  # unannounced
+            return None, item_id, f"lines.{i}.item_id"  # unannounced
         line = session.get(AsnLine, asn_line_id)
         if line is None or line.asn_id != asn.id:
             raise ValidationFailed.one(f"lines.{i}.asn_line_id", f"not a line of ASN {asn.ref}")
-        return line, item_of(session, line.item_id, owner, f"lines.{i}.asn_line_id")
+        return line, line.item_id, f"lines.{i}.asn_line_id"
     if item_id is None:
         raise ValidationFailed.one(f"lines.{i}.item_id", "a blind receipt names the item")
-    return None, item_of(session, item_id, owner, f"lines.{i}.item_id")
+    return None, item_id, f"lines.{i}.item_id"

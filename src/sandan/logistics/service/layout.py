@@ -7,8 +7,9 @@ the docks to book and the bins to read its stock.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from sandan.core.errors import Conflict, ValidationFailed
@@ -123,6 +124,23 @@ def staging_bin(session: Session, warehouse_id: int, kind: str) -> Bin:
     if row is None:
         raise ValidationFailed.one("warehouse_id", f"the warehouse has no {kind} bin")
     return row
+
+
+_BINS = cast(Table, Bin.__table__)
+_STAGING = (
+    select(_BINS.c.id)
+    .where(_BINS.c.warehouse_id == bindparam("warehouse_id"), _BINS.c.kind == bindparam("kind"))
+    .order_by(_BINS.c.id)
+    .limit(1)
+)
+
+
+def staging_bin_id(session: Session, warehouse_id: int, kind: str) -> int:
+    """`staging_bin`'s id, read without loading the bin."""
+    row = session.execute(_STAGING, {"warehouse_id": warehouse_id, "kind": kind}).first()
+    if row is None:
+        raise ValidationFailed.one("warehouse_id", f"the warehouse has no {kind} bin")
+    return int(row[0])
 
 
 def create_dock(session: Session, principal: Principal, warehouse_id: int, body: DockIn) -> Dock:

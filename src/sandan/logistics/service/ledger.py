@@ -10,12 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from sandan.core.clock import utcnow
 from sandan.core.identity.principal import Principal
@@ -24,6 +38,29 @@ from sandan.logistics.models import Movement, Quant, Reservation
 from sandan.logistics.service.access import write_lock
 
 Key = tuple[int, int, int, int]  # item, lot, bin, owner
+
+_QUANTS = cast(Table, Quant.__table__)
+_MOVEMENTS = cast(Table, Movement.__table__)
+_Q = _QUANTS.c
+_KEY_COLUMNS = ("item_id", "lot_id", "bin_id", "owner_company_id")
+# Built once, on the tables: the hot paths skip statement construction and the ORM.
+_LOCK_LEVELS = (
+    select(_Q.id, _Q.item_id, _Q.lot_id, _Q.bin_id, _Q.owner_company_id, _Q.on_hand, _Q.reserved)
+    .where(
+        tuple_(_Q.item_id, _Q.lot_id, _Q.bin_id, _Q.owner_company_id).in_(
+            bindparam("keys", expanding=True)
+        )
+    )
+    .order_by(_Q.item_id, _Q.id)
+    .with_for_update(key_share=True)
+)
+_SET_LEVEL = (
+    update(_QUANTS)
+    .where(_Q.id == bindparam("quant_id"))
+    .values(on_hand=bindparam("on_hand"), reserved=bindparam("reserved"))
+)
+_APPEND = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
+_ADD: dict[str, Any] = {}  # dialect name: the upsert that adds units to one quant
 
 
 @dataclass(frozen=True)
@@ -66,6 +103,25 @@ def _select_locked(session: Session, keys: Sequence[Key]) -> list[Quant]:
     return list(session.scalars(stmt))
 
 
+def _create_missing(session: Session, missing: Sequence[Key]) -> None:
+    """Empty quants for these keys; a row another clerk just made is kept."""
+    values = [
+        {
+            "item_id": i,
+            "lot_id": lot,
+            "bin_id": b,
+            "owner_company_id": o,
+            "on_hand": 0,
+            "reserved": 0,
+        }
+        for i, lot, b, o in missing
+    ]
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        maker(_QUANTS).values(values).on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+    )
+
+
 def lock_quants(session: Session, keys: Iterable[Key]) -> dict[Key, Quant]:
     """The quants of these keys, created empty where missing, locked for this transaction."""
     wanted = sorted(set(keys))
@@ -76,29 +132,27 @@ def lock_quants(session: Session, keys: Iterable[Key]) -> dict[Key, Quant]:
     }
     missing = [k for k in wanted if k not in rows]
     if missing:
-        values = [
-            {
-                "item_id": i,
-                "lot_id": lot,
-                "bin_id": b,
-                "owner_company_id": o,
-                "on_hand": 0,
-                "reserved": 0,
-            }
-            for i, lot, b, o in missing
-        ]
-        dialect = session.get_bind().dialect.name
-        maker = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(
-            maker(Quant)
-            .values(values)
-            .on_conflict_do_nothing(
-                index_elements=["item_id", "lot_id", "bin_id", "owner_company_id"]
-            )
-        )
+        _create_missing(session, missing)
         for q in _select_locked(session, missing):
             rows[(q.item_id, q.lot_id, q.bin_id, q.owner_company_id)] = q
     return rows
+
+
+def _select_levels(session: Session, keys: Sequence[Key]) -> dict[Key, list[int]]:
+    rows = session.execute(_LOCK_LEVELS, {"keys": keys})
+    return {(r[1], r[2], r[3], r[4]): [r[0], r[5], r[6]] for r in rows}
+
+
+def _lock_levels(session: Session, keys: Iterable[Key]) -> dict[Key, list[int]]:
+    """`lock_quants` as [id, on_hand, reserved] rows: the same locks in the same order."""
+    wanted = sorted(set(keys))
+    write_lock(session)
+    levels = _select_levels(session, wanted)
+    missing = [k for k in wanted if k not in levels]
+    if missing:
+        _create_missing(session, missing)
+        levels.update(_select_levels(session, missing))
+    return levels
 
 
 def lock_by_id(session: Session, quant_ids: Iterable[int]) -> dict[int, Quant]:
@@ -122,16 +176,20 @@ def post(
     locked: dict[Key, Quant] | None = None,
 ) -> list[int]:
     """Apply movements to the quants and append them to the ledger; refuse any shortage."""
+    session.flush()  # the caller's own changes go first, as the lock query's autoflush did
     keys = [k for leg in legs for k in _leg_keys(leg)]
-    quants = (
-        locked
-        if locked is not None and all(k in locked for k in keys)
-        else lock_quants(session, keys)
-    )
+    if locked is not None and all(k in locked for k in keys):
+        levels = {k: [q.id, q.on_hand, q.reserved] for k, q in locked.items()}
+    elif len(legs) == 1 and legs[0].from_bin is None:
+        _add_only(session, legs[0])  # units in, one quant: nothing to check, one lock
+        return _append(session, principal, legs)
+    else:
+        levels = _lock_levels(session, keys)
+    before = {k: (v[1], v[2]) for k, v in levels.items()}
     for leg in legs:
         if leg.from_bin is not None:
-            source = quants[(leg.item_id, leg.lot_id, leg.from_bin, leg.owner_id)]
-            free = source.reserved if leg.consume_reserved else source.on_hand - source.reserved
+            source = levels[(leg.item_id, leg.lot_id, leg.from_bin, leg.owner_id)]
+            free = source[2] if leg.consume_reserved else source[1] - source[2]
             if leg.qty > free:
                 what = "reserved" if leg.consume_reserved else "available"
                 raise StockShort(
@@ -139,12 +197,66 @@ def post(
                     f"{leg.from_bin}, {leg.qty} needed",
                     available=free,
                 )
-            source.on_hand -= leg.qty
+            source[1] -= leg.qty
             if leg.consume_reserved:
-                source.reserved -= leg.qty
+                source[2] -= leg.qty
         if leg.to_bin is not None:
-            quants[(leg.item_id, leg.lot_id, leg.to_bin, leg.owner_id)].on_hand += leg.qty
-    session.flush()
+            levels[(leg.item_id, leg.lot_id, leg.to_bin, leg.owner_id)][1] += leg.qty
+    changed = [v for k, v in levels.items() if (v[1], v[2]) != before[k]]
+    if changed:
+        session.execute(
+            _SET_LEVEL,
+            [{"quant_id": q, "on_hand": h, "reserved": r} for q, h, r in changed],
+        )
+        _sync(session, changed)
+    return _append(session, principal, legs)
+
+
+def _add_only(session: Session, leg: Leg) -> None:
+    """Add units to one quant, made if missing, in one upsert (it takes that row's lock)."""
+    write_lock(session)
+    dialect = session.get_bind().dialect.name
+    stmt = _ADD.get(dialect)
+    if stmt is None:
+        maker = pg_insert if dialect == "postgresql" else sqlite_insert
+        ins = maker(_QUANTS).values(
+            item_id=bindparam("item_id"),
+            lot_id=bindparam("lot_id"),
+            bin_id=bindparam("bin_id"),
+            owner_company_id=bindparam("owner_company_id"),
+            on_hand=bindparam("qty"),
+            reserved=0,
+        )
+        _ADD[dialect] = stmt = ins.on_conflict_do_update(
+            index_elements=_KEY_COLUMNS, set_={"on_hand": _Q.on_hand + ins.excluded.on_hand}
+        ).returning(_Q.id, _Q.on_hand, _Q.reserved)
+    row = session.execute(
+        stmt,
+        {
+            "item_id": leg.item_id,
+            "lot_id": leg.lot_id,
+            "bin_id": leg.to_bin,
+            "owner_company_id": leg.owner_id,
+            "qty": leg.qty,
+        },
+    ).one()
+    _sync(session, [[row[0], row[1], row[2]]])
+
+
+def _sync(session: Session, levels: Iterable[list[int]]) -> None:
+    """Quants the session already holds take the levels just written (never stale)."""
+    held = session.identity_map
+    if not len(held):
+        return
+    for quant_id, on_hand, reserved in levels:
+        quant = held.get(identity_key(Quant, quant_id))
+        if quant is not None:
+            set_committed_value(quant, "on_hand", on_hand)
+            set_committed_value(quant, "reserved", reserved)
+
+
+def _append(session: Session, principal: Principal, legs: Sequence[Leg]) -> list[int]:
+    """The ledger rows of these legs; their ids in leg order."""
     now, actor = utcnow(), principal.actor[:60]
     rows = [
         {
@@ -161,8 +273,7 @@ def post(
         }
         for leg in legs
     ]
-    result = session.execute(insert(Movement).returning(Movement.id), rows)
-    return [int(r) for r in result.scalars()]
+    return [int(r) for r in session.execute(_APPEND, rows).scalars()]
 
 
 def _leg_keys(leg: Leg) -> list[Key]:
