@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -36,27 +37,60 @@ from sandan.telemetry.factory import make_store
 from sandan.telemetry.live import LiveHub
 from sandan.telemetry.mqtt import MqttIngest
 from sandan.telemetry.observers import register as observe_batches
+from sandan.telemetry.opcua_worker import OpcUaIngest
 from sandan.telemetry.retention import retention_loop
+from sandan.telemetry.sparkplug.worker import SparkplugIngest
 from sandan.telemetry.store import TelemetryStore
 
 log = structlog.get_logger(__name__)
 
 
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
+class IngestWorker(Protocol):
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 def start_ingest_workers(
     settings: Settings, context: Context, store: TelemetryStore
-) -> list[MqttIngest]:
-    """The in-process MQTT worker (`SANDAN_MQTT_INGEST=true`); registry changes refresh its
-    tag directory at once."""
-    if not settings.mqtt_ingest:
+) -> list[IngestWorker]:
+    """The in-process ingest workers the settings ask for: MQTT JSON (`SANDAN_MQTT_INGEST`),
+    Sparkplug B (`SANDAN_SPARKPLUG_INGEST`, on the same broker) and OPC UA
+    (`SANDAN_OPCUA_INGEST`, the registry's opcua devices). Registry changes refresh their
+    lookups at once."""
+    workers: list[IngestWorker] = []
+    refreshers: list[Callable[[], None]] = []
+    if settings.mqtt_ingest:
+        mqtt = MqttIngest(context.db, store, settings.mqtt_url)
+        workers.append(mqtt)
+        refreshers.append(mqtt.directory.invalidate)
+    if settings.sparkplug_ingest:
+        sparkplug = SparkplugIngest(
+            context.db, store, settings.mqtt_url, host_id=settings.sparkplug_host_id
+        )
+        workers.append(sparkplug)
+        refreshers.append(sparkplug.directory.invalidate)
+    if settings.opcua_ingest:
+        opcua = OpcUaIngest(context.db, store)
+        workers.append(opcua)
+        refreshers.append(opcua.invalidate)
+    if not workers:
         return []
-    worker = MqttIngest(context.db, store, settings.mqtt_url)
 
     async def refresh(_event: Event) -> None:
-        worker.directory.invalidate()
+        for invalidate in refreshers:
+            invalidate()
 
     context.bus.subscribe("registry.>", refresh)
-    asyncio.get_running_loop().create_task(worker.run())
-    return [worker]
+    loop = asyncio.get_running_loop()
+    for worker in workers:
+        task = loop.create_task(worker.run())
+        _RUNNING.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_RUNNING.discard)
+    return workers
 
 
 def create_app(settings: Settings, *, with_ui: bool = True, ctx: Context | None = None) -> FastAPI:

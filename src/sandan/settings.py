@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     mqtt_ingest: bool = Field(
         default=False, description="Run an MQTT ingest worker inside `sandan serve`."
     )
+    sparkplug_ingest: bool = Field(
+        default=False,
+        description="Run a Sparkplug B host application inside `sandan serve` (on mqtt_url).",
+    )
+    sparkplug_host_id: str = Field(
+        default="sandan", description="The Sparkplug B host id of the in-server worker (STATE)."
+    )
+    opcua_ingest: bool = Field(
+        default=False,
+        description="Run the OPC UA ingest worker (the registry's opcua devices) inside serve.",
+    )
     retention_raw_days: int | None = Field(
         default=None, ge=1, description="Delete raw readings older than this (unset: keep)."
     )
