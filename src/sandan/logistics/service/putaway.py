@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
@@ -21,6 +22,47 @@ from sandan.logistics.models import Bin, Item, Quant, WarehouseZone
 from sandan.logistics.schemas import StockLeg, Suggestion
 from sandan.logistics.service.access import ensure_operator, write_lock
 from sandan.logistics.service.ledger import Leg, post
+
+_QUANTS = cast(Table, Quant.__table__)
+_ITEMS = cast(Table, Item.__table__)
+_BINS = cast(Table, Bin.__table__)
+
+
+_LOADS = (
+    select(
+        _QUANTS.c.bin_id,
+        _QUANTS.c.item_id,
+        _QUANTS.c.owner_company_id,
+        _QUANTS.c.on_hand,
+        _ITEMS.c.length_mm,
+        _ITEMS.c.width_mm,
+        _ITEMS.c.height_mm,
+        _ITEMS.c.weight_kg,
+        _ITEMS.c.units_per_pallet,
+    )
+    .select_from(
+        _QUANTS.join(_ITEMS, _ITEMS.c.id == _QUANTS.c.item_id).join(
+            _BINS, _BINS.c.id == _QUANTS.c.bin_id
+        )
+    )
+    .where(_QUANTS.c.on_hand > 0)
+)
+_BIN_LOAD = _LOADS.where(
+    _BINS.c.warehouse_id == bindparam("warehouse_id"), _QUANTS.c.bin_id == bindparam("bin_id")
+)
+_SOURCE = aliased(Bin)
+_TARGET = (
+    select(
+        Bin,
+        WarehouseZone,
+        Item,
+        select(_SOURCE.warehouse_id).where(_SOURCE.id == bindparam("from_bin")).scalar_subquery(),
+    )
+    .join(WarehouseZone, WarehouseZone.id == Bin.zone_id)
+    .outerjoin(Item, Item.id == bindparam("item"))
+    .where(Bin.id == bindparam("to_bin"))
+    .with_for_update(of=Bin, key_share=True)
+)
 
 
 @dataclass
@@ -40,25 +82,21 @@ def loads(
     session: Session, warehouse_id: int, bin_id: int | None = None
 ) -> tuple[dict[int, Load], dict[int, int]]:
     """Every bin's load (or one bin's) in one query, and units per pallet of the items."""
-    stmt = (
-        select(Quant.bin_id, Quant.item_id, Quant.owner_company_id, Quant.on_hand, Item)
-        .join(Item, Item.id == Quant.item_id)
-        .join(Bin, Bin.id == Quant.bin_id)
-        .where(Bin.warehouse_id == warehouse_id, Quant.on_hand > 0)
+    rows = (
+        session.execute(_LOADS.where(_BINS.c.warehouse_id == warehouse_id))
+        if bin_id is None
+        else session.execute(_BIN_LOAD, {"warehouse_id": warehouse_id, "bin_id": bin_id})
     )
-    if bin_id is not None:
-        stmt = stmt.where(Quant.bin_id == bin_id)
-    rows = session.execute(stmt)
     out: dict[int, Load] = {}
     per_pallet: dict[int, int] = {}
-    for bin_id, item_id, owner, qty, item in rows:
+    for bin_id, item_id, owner, qty, length, width, height, weight, units_per_pallet in rows:
         load = out.setdefault(bin_id, Load(units={}, owners=set()))
-        load.volume += qty * item.volume_m3
-        load.weight += qty * item.weight_kg
+        load.volume += qty * (length * width * height / 1e9)  # as Item.volume_m3
+        load.weight += qty * weight
         assert load.units is not None and load.owners is not None
         load.units[item_id] = load.units.get(item_id, 0) + qty
         load.owners.add(owner)
-        per_pallet[item_id] = item.units_per_pallet
+        per_pallet[item_id] = units_per_pallet
     return out, per_pallet
 
 
@@ -182,29 +220,33 @@ def move(session: Session, principal: Principal, body: StockLeg, kind: str = "pu
     """Confirm a putaway (or a move): the target must accept the goods and have room."""
     ensure_operator(principal, "move stock")
     write_lock(session)
-    source = session.get(Bin, body.from_bin_id)
     # The target bin's row lock makes check-then-put atomic: two clerks filling the last
-    # place of one bin queue here instead of both passing the capacity check.
-    target = session.scalar(
-        select(Bin).where(Bin.id == body.to_bin_id).with_for_update(key_share=True)
-    )
-    if source is None:
-        raise ValidationFailed.one("from_bin_id", "no such bin")
-    if target is None or target.warehouse_id != source.warehouse_id:
+    # place of one bin queue here instead of both passing the capacity check. Its zone, the
+    # item and the source bin's warehouse come in the same query.
+    row = session.execute(
+        _TARGET, {"to_bin": body.to_bin_id, "from_bin": body.from_bin_id, "item": body.item_id}
+    ).first()
+    if row is None:
+        if session.scalar(select(Bin.id).where(Bin.id == body.from_bin_id)) is None:
+            raise ValidationFailed.one("from_bin_id", "no such bin")
         raise ValidationFailed.one("to_bin_id", "no such bin in this warehouse")
-    item = session.get(Item, body.item_id)
+    target, zone, item, from_warehouse = row
+    if from_warehouse is None:
+        raise ValidationFailed.one("from_bin_id", "no such bin")
+    if target.warehouse_id != from_warehouse:
+        raise ValidationFailed.one("to_bin_id", "no such bin in this warehouse")
     if item is None or item.owner_company_id != body.owner_company_id:
         raise ValidationFailed.one("item_id", "no such item of this owner")
-    if target.kind == "storage" and target.id != source.id:
+    if target.kind == "storage" and target.id != body.from_bin_id:
         load, per_pallet = loads(session, target.warehouse_id, target.id)
         here = load.get(target.id, Load(units={}, owners=set()))
-        zone = session.get(WarehouseZone, target.zone_id)
-        assert zone is not None
         why = refusal(target, zone, here, item, body.owner_company_id)
         if why:
             raise OverCapacity(why)
         room = room_for(target, here, item, per_pallet)
         if body.qty > room:
             raise OverCapacity(f"bin {target.code} has room for {room} of {item.sku}", room=room)
-    leg = Leg(item.id, body.lot_id, body.owner_company_id, source.id, target.id, body.qty, kind)
+    leg = Leg(
+        item.id, body.lot_id, body.owner_company_id, body.from_bin_id, target.id, body.qty, kind
+    )
     return post(session, principal, [leg])[0]
