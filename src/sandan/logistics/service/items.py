@@ -73,7 +73,8 @@ _LOT = select(_L.id, _L.expiry).where(
 )
 
 
-def _owned(row: Any, item_id: int, owner_id: int, field: str) -> ItemRef:
+def owned_item(row: Any, item_id: int, owner_id: int, field: str) -> ItemRef:
+    """The item of a row (id, owner, sku, tracking) of this owner, else `item_of`'s 422."""
     if row is None or row[1] != owner_id:
         raise ValidationFailed.one(field, f"no item {item_id} of owner {owner_id}")
     return ItemRef(row[0], row[1], row[2], row[3])
@@ -82,7 +83,7 @@ def _owned(row: Any, item_id: int, owner_id: int, field: str) -> ItemRef:
 def item_of(session: Session, item_id: int, owner_id: int, field: str) -> ItemRef:
     """The owner's item, or a 422 naming the field (another owner's item looks missing)."""
     row = session.execute(_ITEM, {"item_id": item_id}).first()
-    return _owned(row, item_id, owner_id, field)
+    return owned_item(row, item_id, owner_id, field)
 
 
 def lot_code(code: str, day: date) -> str:
@@ -95,7 +96,7 @@ def item_and_lot(
 ) -> tuple[ItemRef, LotRef | None]:
     """`item_of` and the item's lot of this code (None: not yet made), in one query."""
     row = session.execute(_ITEM_LOT, {"item_id": item_id, "code": code}).first()
-    item = _owned(row, item_id, owner_id, field)
+    item = owned_item(row, item_id, owner_id, field)
     assert row is not None
     return item, None if row[4] is None else LotRef(row[4], row[5])
 

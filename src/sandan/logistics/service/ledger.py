@@ -245,14 +245,20 @@ def _add_only(session: Session, leg: Leg) -> None:
 
 def _sync(session: Session, levels: Iterable[list[int]]) -> None:
     """Quants the session already holds take the levels just written (never stale)."""
+    for quant_id, on_hand, reserved in levels:
+        keep_in_step(session, Quant, quant_id, on_hand=on_hand, reserved=reserved)
+
+
+def keep_in_step(session: Session, model: type[Any], row_id: int, **values: Any) -> None:
+    """After a Core write: the session's object of that row, if it holds one, takes the
+    written values as loaded ones, so callers that keep it never read a stale value."""
     held = session.identity_map
     if not len(held):
         return
-    for quant_id, on_hand, reserved in levels:
-        quant = held.get(identity_key(Quant, quant_id))
-        if quant is not None:
-            set_committed_value(quant, "on_hand", on_hand)
-            set_committed_value(quant, "reserved", reserved)
+    row = held.get(identity_key(model, row_id))
+    if row is not None:
+        for name, value in values.items():
+            set_committed_value(row, name, value)
 
 
 def _append(session: Session, principal: Principal, legs: Sequence[Leg]) -> list[int]:
