@@ -8,7 +8,7 @@ ledger and from the open reservations and lists any difference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -44,6 +44,11 @@ _MOVEMENTS = cast(Table, Movement.__table__)
 _Q = _QUANTS.c
 _KEY_COLUMNS = ("item_id", "lot_id", "bin_id", "owner_company_id")
 # Built once, on the tables: the hot paths skip statement construction and the ORM.
+_LOCK_BY_ID = (
+    select(_Q.id, _Q.item_id, _Q.lot_id, _Q.bin_id, _Q.owner_company_id, _Q.on_hand, _Q.reserved)
+    .where(_Q.id == bindparam("quant_id"))
+    .with_for_update(key_share=True)
+)
 _LOCK_LEVELS = (
     select(_Q.id, _Q.item_id, _Q.lot_id, _Q.bin_id, _Q.owner_company_id, _Q.on_hand, _Q.reserved)
     .where(
@@ -143,8 +148,8 @@ def _select_levels(session: Session, keys: Sequence[Key]) -> dict[Key, list[int]
     return {(r[1], r[2], r[3], r[4]): [r[0], r[5], r[6]] for r in rows}
 
 
-def _lock_levels(session: Session, keys: Iterable[Key]) -> dict[Key, list[int]]:
-    """`lock_quants` as [id, on_hand, reserved] rows: the same locks in the same order."""
+def lock_levels(session: Session, keys: Iterable[Key]) -> dict[Key, list[int]]:
+    """`lock_quants` as [id, on_hand, reserved] lists: the same locks in the same order."""
     wanted = sorted(set(keys))
     write_lock(session)
     levels = _select_levels(session, wanted)
@@ -168,23 +173,35 @@ def lock_by_id(session: Session, quant_ids: Iterable[int]) -> dict[int, Quant]:
     return {q.id: q for q in session.scalars(stmt)}
 
 
+def lock_one(session: Session, quant_id: int) -> tuple[Key, list[int]] | None:
+    """Lock one quant known by id: its key and [id, on_hand, reserved] (None: no such quant)."""
+    write_lock(session)
+    r = session.execute(_LOCK_BY_ID, {"quant_id": quant_id}).first()
+    return None if r is None else ((r[1], r[2], r[3], r[4]), [r[0], r[5], r[6]])
+
+
 def post(
     session: Session,
     principal: Principal,
     legs: Sequence[Leg],
     *,
-    locked: dict[Key, Quant] | None = None,
+    locked: Mapping[Key, Quant | list[int]] | None = None,
 ) -> list[int]:
-    """Apply movements to the quants and append them to the ledger; refuse any shortage."""
+    """Apply movements to the quants and append them to the ledger; refuse any shortage.
+    `locked`: quants the caller locked, as entities or `lock_levels` lists (which change in
+    place)."""
     session.flush()  # the caller's own changes go first, as the lock query's autoflush did
     keys = [k for leg in legs for k in _leg_keys(leg)]
     if locked is not None and all(k in locked for k in keys):
-        levels = {k: [q.id, q.on_hand, q.reserved] for k, q in locked.items()}
+        levels = {
+            k: q if isinstance(q, list) else [q.id, q.on_hand, q.reserved]
+            for k, q in locked.items()
+        }
     elif len(legs) == 1 and legs[0].from_bin is None:
         _add_only(session, legs[0])  # units in, one quant: nothing to check, one lock
         return _append(session, principal, legs)
     else:
-        levels = _lock_levels(session, keys)
+        levels = lock_levels(session, keys)
     before = {k: (v[1], v[2]) for k, v in levels.items()}
     for leg in legs:
         if leg.from_bin is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sandan.core.bus import raise_event
@@ -35,8 +36,51 @@ from sandan.logistics.models import (
 from sandan.logistics.schemas_out import PackIn, PickIn, PickList, PickTask, WaveIn
 from sandan.logistics.service.access import ensure_operator, get_owned, owned
 from sandan.logistics.service.layout import staging_bin
-from sandan.logistics.service.ledger import Leg, lock_by_id, lock_quants, post
+from sandan.logistics.service.ledger import Key, Leg, keep_in_step, lock_levels, lock_one, post
 from sandan.logistics.service.outbound import lock_order, release
+
+_RES, _LINES = cast(Table, Reservation.__table__), cast(Table, OrderLine.__table__)
+_ORDERS, _BINS = cast(Table, Order.__table__), cast(Table, Bin.__table__)
+_QUANTS = cast(Table, Quant.__table__)
+# Built once: a pick runs without statement construction.
+_SEEN = (
+    select(
+        _RES.c.quant_id,
+        _LINES.c.id,
+        _LINES.c.order_id,
+        select(_BINS.c.id)  # the order's warehouse's outbound bin (`staging_bin`)
+        .where(_BINS.c.warehouse_id == _ORDERS.c.warehouse_id, _BINS.c.kind == "outbound")
+        .order_by(_BINS.c.id)
+        .limit(1)
+        .scalar_subquery(),
+    )
+    .select_from(
+        _RES.join(_LINES, _LINES.c.id == _RES.c.order_line_id).join(
+            _ORDERS, _ORDERS.c.id == _LINES.c.order_id
+        )
+    )
+    .where(_RES.c.id == bindparam("reservation_id"))
+)
+_RESERVATION = (
+    select(Reservation)
+    .where(Reservation.id == bindparam("reservation_id"))
+    .execution_options(populate_existing=True)
+)
+_PICKED = (
+    update(_LINES)
+    .where(_LINES.c.id == bindparam("line_id"))
+    .values(qty_picked=_LINES.c.qty_picked + bindparam("units"))
+)
+_SET_RESERVED = (
+    update(_QUANTS)
+    .where(_QUANTS.c.id == bindparam("quant_id"))
+    .values(reserved=bindparam("reserved"))
+)
+_TAKEN = (
+    update(_RES)
+    .where(_RES.c.id == bindparam("reservation_id"))
+    .values(qty=0, picked=bindparam("picked"))
+)
 
 
 def create_wave(session: Session, principal: Principal, body: WaveIn) -> Wave:
@@ -112,51 +156,35 @@ def pick_list(session: Session, principal: Principal, wave_id: int) -> PickList:
 def pick(session: Session, principal: Principal, body: PickIn) -> Reservation:
     """Take reserved units to the outbound bin; fewer than reserved is a short pick."""
     ensure_operator(principal, "pick")
-    seen = session.execute(
-        select(Reservation.quant_id, OrderLine.id, OrderLine.order_id)
-        .join(OrderLine, OrderLine.id == Reservation.order_line_id)
-        .where(Reservation.id == body.reservation_id)
-    ).first()
-    quant_id, line_id, order_id = found(seen, "reservation")
+    seen = session.execute(_SEEN, {"reservation_id": body.reservation_id}).first()
+    quant_id, line_id, order_id, out_bin = found(seen, "reservation")
     order = lock_order(session, order_id)
-    quant = lock_by_id(session, [quant_id])[quant_id]
-    res = session.scalar(  # read under the locks: a count may have shrunk it
-        select(Reservation)
-        .where(Reservation.id == body.reservation_id)
-        .execution_options(populate_existing=True)
-    )
-    assert res is not None
+    locked = lock_one(session, quant_id)
+    assert locked is not None
+    key, quant = locked
+    res = session.scalar(_RESERVATION, {"reservation_id": body.reservation_id})
+    assert res is not None  # read under the locks: a count may have shrunk it
     if order.status not in ("reserved", "picking", "open"):
         raise WrongState(f"order {order.ref} is {order.status}")
     if body.qty > res.qty:
         raise ValidationFailed.one("qty", f"only {res.qty} reserved here")
+    item, lot, _, owner = key
     if body.qty:
-        out_bin = staging_bin(session, order.warehouse_id, "outbound")
-        key = (quant.item_id, quant.lot_id, out_bin.id, quant.owner_company_id)
-        locked = lock_quants(session, [key])
-        locked[(quant.item_id, quant.lot_id, quant.bin_id, quant.owner_company_id)] = quant
-        leg = Leg(
-            quant.item_id,
-            quant.lot_id,
-            quant.owner_company_id,
-            quant.bin_id,
-            out_bin.id,
-            body.qty,
-            "pick",
-            f"order {order.ref}",
-            consume_reserved=True,
-        )
-        post(session, principal, [leg], locked=locked)
-        session.execute(
-            update(OrderLine)
-            .where(OrderLine.id == line_id)
-            .values(qty_picked=OrderLine.qty_picked + body.qty)
-        )
+        if out_bin is None:
+            raise ValidationFailed.one("warehouse_id", "the warehouse has no outbound bin")
+        levels: dict[Key, list[int]] = {**lock_levels(session, [(item, lot, out_bin, owner)])}
+        levels[key] = quant
+        leg = Leg(item, lot, owner, key[2], out_bin, body.qty, "pick", f"order {order.ref}", True)
+        post(session, principal, [leg], locked=levels)
+        session.execute(_PICKED, {"line_id": line_id, "units": body.qty})
     short = res.qty - body.qty
-    if short:
-        quant.reserved -= short  # a short pick gives the rest back
-    res.qty, res.picked = 0, res.picked + body.qty
-    session.flush()
+    if short:  # a short pick gives the rest back
+        quant[2] -= short
+        session.execute(_SET_RESERVED, {"quant_id": quant_id, "reserved": quant[2]})
+        keep_in_step(session, Quant, quant_id, reserved=quant[2])
+    picked = res.picked + body.qty
+    session.execute(_TAKEN, {"reservation_id": res.id, "picked": picked})
+    keep_in_step(session, Reservation, res.id, qty=0, picked=picked)
     return res
 
 
