@@ -7,9 +7,9 @@ tenant's query never returns another owner's rows.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple, cast
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, Table, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sandan.core.errors import PermissionDenied, ValidationFailed
@@ -71,3 +71,8 @@ def write_lock(session: Session) -> None:
     what it writes against. PostgreSQL locks rows instead (`SELECT ... FOR UPDATE`)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("UPDATE wms_quants SET on_hand = on_hand WHERE 0 = 1"))
+
+
+def table(model: type[Any]) -> Table:
+    """The Core table of a model: the hot paths run prebuilt Core statements on it."""
+    return cast(Table, model.__table__)

@@ -8,9 +8,9 @@ Each ASN line shows what came over or short of what was announced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sandan.core.clock import utcnow
@@ -26,13 +26,13 @@ from sandan.logistics.schemas import (
     ReceiptOut,
     ReceiveIn,
 )
-from sandan.logistics.service.access import ensure_operator, get_owned, owned, owner_for
+from sandan.logistics.service.access import ensure_operator, get_owned, owned, owner_for, table
 from sandan.logistics.service.items import item_and_lot, item_of, lot_code, lot_for
 from sandan.logistics.service.layout import staging_bin_id, warehouse
 from sandan.logistics.service.ledger import Leg, post
 from sandan.logistics.timezone import local_day
 
-_RECEIPTS = cast(Table, ReceiptLine.__table__)
+_RECEIPTS = table(ReceiptLine)
 _RECEIPT = insert(_RECEIPTS).returning(_RECEIPTS.c.id, sort_by_parameter_order=True)
 
 

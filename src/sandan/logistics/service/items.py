@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from sandan.core.errors import Conflict, ValidationFailed
 from sandan.core.identity.principal import Principal
 from sandan.logistics.models import Item, Lot
 from sandan.logistics.schemas import ItemIn
-from sandan.logistics.service.access import get_owned, owned, owner_for
+from sandan.logistics.service.access import get_owned, owned, owner_for, table
 
 
 def create_item(session: Session, principal: Principal, body: ItemIn) -> Item:
@@ -58,8 +58,7 @@ class LotRef(NamedTuple):
     expiry: date | None
 
 
-_ITEMS = cast(Table, Item.__table__)
-_LOTS = cast(Table, Lot.__table__)
+_ITEMS, _LOTS = table(Item), table(Lot)
 _I, _L = _ITEMS.c, _LOTS.c
 _ITEM_COLUMNS = (_I.id, _I.owner_company_id, _I.sku, _I.tracking)
 _ITEM = select(*_ITEM_COLUMNS).where(_I.id == bindparam("item_id"))

@@ -7,9 +7,8 @@ the docks to book and the bins to read its stock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sandan.core.errors import Conflict, ValidationFailed
@@ -17,7 +16,7 @@ from sandan.core.identity.principal import Principal
 from sandan.core.tenancy import found
 from sandan.logistics.models import Bin, Dock, Item, Warehouse, WarehouseZone
 from sandan.logistics.schemas import BinGridIn, BinIn, DockIn, WarehouseIn, ZoneIn
-from sandan.logistics.service.access import ensure_operator
+from sandan.logistics.service.access import ensure_operator, table
 
 
 def create_warehouse(session: Session, principal: Principal, body: WarehouseIn) -> Warehouse:
@@ -126,7 +125,7 @@ def staging_bin(session: Session, warehouse_id: int, kind: str) -> Bin:
     return row
 
 
-_BINS = cast(Table, Bin.__table__)
+_BINS = table(Bin)
 _STAGING = (
     select(_BINS.c.id)
     .where(_BINS.c.warehouse_id == bindparam("warehouse_id"), _BINS.c.kind == bindparam("kind"))

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    Table,
     and_,
     bindparam,
     func,
@@ -35,12 +34,11 @@ from sandan.core.clock import utcnow
 from sandan.core.identity.principal import Principal
 from sandan.logistics.errors import StockShort
 from sandan.logistics.models import Movement, Quant, Reservation
-from sandan.logistics.service.access import write_lock
+from sandan.logistics.service.access import table, write_lock
 
 Key = tuple[int, int, int, int]  # item, lot, bin, owner
 
-_QUANTS = cast(Table, Quant.__table__)
-_MOVEMENTS = cast(Table, Movement.__table__)
+_QUANTS, _MOVEMENTS = table(Quant), table(Movement)
 _Q = _QUANTS.c
 _KEY_COLUMNS = ("item_id", "lot_id", "bin_id", "owner_company_id")
 # Built once, on the tables: the hot paths skip statement construction and the ORM.

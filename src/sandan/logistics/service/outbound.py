@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sandan.core.clock import utcnow
@@ -22,7 +22,14 @@ from sandan.core.tenancy import found
 from sandan.logistics.errors import WrongState
 from sandan.logistics.models import Bin, Item, Lot, Order, OrderLine, Quant, Reservation, Warehouse
 from sandan.logistics.schemas_out import OrderIn, OrderLineOut, OrderOut
-from sandan.logistics.service.access import ensure_owner, get_owned, owned, owner_for, write_lock
+from sandan.logistics.service.access import (
+    ensure_owner,
+    get_owned,
+    owned,
+    owner_for,
+    table,
+    write_lock,
+)
 from sandan.logistics.service.items import owned_item
 from sandan.logistics.service.ledger import keep_in_step, lock_by_id
 from sandan.logistics.timezone import local_day
@@ -36,12 +43,8 @@ class _Line(NamedTuple):
     qty_shipped: int
 
 
-def _table(model: type) -> Table:
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
-
-
-_W, _I, _O, _L = _table(Warehouse), _table(Item), _table(Order), _table(OrderLine)
-_Q, _LOT, _B, _R = _table(Quant), _table(Lot), _table(Bin), _table(Reservation)
+_W, _I, _O, _L = table(Warehouse), table(Item), table(Order), table(OrderLine)
+_Q, _LOT, _B, _R = table(Quant), table(Lot), table(Bin), table(Reservation)
 # Built once: the hot paths of ordering and reserving run without statement construction.
 _REFS = (
     select(_W.c.id, _I.c.id, _I.c.owner_company_id, _I.c.sku, _I.c.tracking)

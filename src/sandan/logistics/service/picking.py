@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sandan.core.bus import raise_event
@@ -34,14 +33,13 @@ from sandan.logistics.models import (
     Wave,
 )
 from sandan.logistics.schemas_out import PackIn, PickIn, PickList, PickTask, WaveIn
-from sandan.logistics.service.access import ensure_operator, get_owned, owned
+from sandan.logistics.service.access import ensure_operator, get_owned, owned, table
 from sandan.logistics.service.layout import staging_bin
 from sandan.logistics.service.ledger import Key, Leg, keep_in_step, lock_levels, lock_one, post
 from sandan.logistics.service.outbound import lock_order, release
 
-_RES, _LINES = cast(Table, Reservation.__table__), cast(Table, OrderLine.__table__)
-_ORDERS, _BINS = cast(Table, Order.__table__), cast(Table, Bin.__table__)
-_QUANTS = cast(Table, Quant.__table__)
+_RES, _LINES, _ORDERS = table(Reservation), table(OrderLine), table(Order)
+_BINS, _QUANTS = table(Bin), table(Quant)
 # Built once: a pick runs without statement construction.
 _SEEN = (
     select(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from sandan.core.errors import ValidationFailed
@@ -20,14 +19,10 @@ from sandan.core.identity.principal import Principal
 from sandan.logistics.errors import OverCapacity
 from sandan.logistics.models import Bin, Item, Quant, WarehouseZone
 from sandan.logistics.schemas import StockLeg, Suggestion
-from sandan.logistics.service.access import ensure_operator, write_lock
+from sandan.logistics.service.access import ensure_operator, table, write_lock
 from sandan.logistics.service.ledger import Leg, post
 
-_QUANTS = cast(Table, Quant.__table__)
-_ITEMS = cast(Table, Item.__table__)
-_BINS = cast(Table, Bin.__table__)
-
-
+_QUANTS, _ITEMS, _BINS = table(Quant), table(Item), table(Bin)
 _LOADS = (
     select(
         _QUANTS.c.bin_id,
