@@ -143,7 +143,9 @@ def lock_quants(session: Session, keys: Iterable[Key]) -> dict[Key, Quant]:
 
 def _select_levels(session: Session, keys: Sequence[Key]) -> dict[Key, list[int]]:
     rows = session.execute(_LOCK_LEVELS, {"keys": keys})
-    return {(r[1], r[2], r[3], r[4]): [r[0], r[5], r[6]] for r in rows}
+    levels = {(r[1], r[2], r[3], r[4]): [r[0], r[5], r[6]] for r in rows}
+    _sync(session, levels.values())  # as populate_existing refreshed the locked entities
+    return levels
 
 
 def lock_levels(session: Session, keys: Iterable[Key]) -> dict[Key, list[int]]:
@@ -175,7 +177,10 @@ def lock_one(session: Session, quant_id: int) -> tuple[Key, list[int]] | None:
     """Lock one quant known by id: its key and [id, on_hand, reserved] (None: no such quant)."""
     write_lock(session)
     r = session.execute(_LOCK_BY_ID, {"quant_id": quant_id}).first()
-    return None if r is None else ((r[1], r[2], r[3], r[4]), [r[0], r[5], r[6]])
+    if r is None:
+        return None
+    _sync(session, [[r[0], r[5], r[6]]])  # as populate_existing refreshed the entity
+    return (r[1], r[2], r[3], r[4]), [r[0], r[5], r[6]]
 
 
 def post(
@@ -259,7 +264,7 @@ def _add_only(session: Session, leg: Leg) -> None:
 
 
 def _sync(session: Session, levels: Iterable[list[int]]) -> None:
-    """Quants the session already holds take the levels just written (never stale)."""
+    """Quants the session already holds take the levels just read or written (never stale)."""
     for quant_id, on_hand, reserved in levels:
         keep_in_step(session, Quant, quant_id, on_hand=on_hand, reserved=reserved)
 

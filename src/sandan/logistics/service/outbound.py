@@ -251,6 +251,8 @@ def _candidates(
     rows = session.execute(
         _CANDIDATES, {"item_id": item_id, "owner_id": owner_id, "warehouse_id": warehouse_id}
     ).all()
+    for r in rows:  # as populate_existing refreshed the locked entities
+        keep_in_step(session, Quant, r[0], on_hand=r[2], reserved=r[3])
     fresh = [r for r in rows if r[4] is None or r[4] >= today]
     fresh.sort(key=lambda r: (r[4] is None, r[4] or today, r[5], r[0]))
     return [(r[0], r[1], r[2], r[3]) for r in fresh]
