@@ -159,6 +159,15 @@ def test_bad_input_is_refused_with_the_field(
     assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "day"
     hours = {"warehouse_id": wid, "day": "2026-12-01", "opens": "18:00", "closes": "08:00"}
     assert client.post(f"{D}/plans", headers=ops, json=hours).status_code == 422
+    # A time of day with a zone (found by the API fuzzer as a 500): refused, naming the field.
+    zoned = truck | {"plate": "경북11라4444", "shift_end": "22:05:42Z"}
+    answer = client.post(f"{D}/vehicles", headers=ops, json=zoned)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "shift_end"
+    opens = {"warehouse_id": wid, "day": "2026-12-01", "opens": "00:00:00Z"}
+    answer = client.post(f"{D}/plans", headers=ops, json=opens)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "opens"
+    patch = client.patch(f"{D}/vehicles/1", headers=ops, json={"shift_start": "06:00+09:00"})
+    assert patch.status_code == 422 and patch.json()["fields"][0]["field"] == "shift_start"
     nowhere = client.post(
         f"{D}/plans", headers=ops, json={"warehouse_id": 999_999, "day": "2026-12-01"}
     )

@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from sandan.core.types import DbId
 
 Plate = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^\S(.*\S)?$")]
 Kg = Annotated[float, Field(gt=0, le=60_000)]
 M3 = Annotated[float, Field(gt=0, le=200)]
+
+
+def _local(value: time) -> time:
+    """A time of day here is the plant's; "08:00Z" would be a second, conflicting zone."""
+    if value.tzinfo is not None:
+        raise ValueError("a local time of day, without a zone (the plant's time zone)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local)]
 
 
 class VehicleIn(BaseModel):
@@ -22,8 +32,8 @@ class VehicleIn(BaseModel):
     plate: Plate
     capacity_kg: Kg
     capacity_m3: M3 | None = None
-    shift_start: time = time(8, 0)
-    shift_end: time = time(18, 0)
+    shift_start: LocalTime = time(8, 0)
+    shift_end: LocalTime = time(18, 0)
     cost_per_km: int = Field(default=1000, ge=1, le=100_000, description="KRW per km")
     active: bool = True
 
@@ -40,8 +50,8 @@ class VehiclePatch(BaseModel):
     plate: Plate | None = None
     capacity_kg: Kg | None = None
     capacity_m3: M3 | None = None
-    shift_start: time | None = None
-    shift_end: time | None = None
+    shift_start: LocalTime | None = None
+    shift_end: LocalTime | None = None
     cost_per_km: int | None = Field(default=None, ge=1, le=100_000)
     active: bool | None = None
 
@@ -112,8 +122,8 @@ class PlanIn(BaseModel):
 
     warehouse_id: DbId
     day: date
-    opens: time = Field(default=time(8, 0), description="the depot's gate opens")
-    closes: time = Field(default=time(18, 0))
+    opens: LocalTime = Field(default=time(8, 0), description="the depot's gate opens")
+    closes: LocalTime = Field(default=time(18, 0))
     time_limit_s: float | None = Field(
         default=None, gt=0, le=300, description="search budget; default grows with the stops"
     )
