@@ -18,6 +18,7 @@ from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
 from sandan.logistics.errors import OverCapacity
 from sandan.logistics.models import Bin, Item, Quant, WarehouseZone
+from sandan.logistics.models.items import volume_m3
 from sandan.logistics.schemas import StockLeg, Suggestion
 from sandan.logistics.service.access import ensure_operator, table, write_lock
 from sandan.logistics.service.ledger import Leg, post
@@ -86,7 +87,7 @@ def loads(
     per_pallet: dict[int, int] = {}
     for bin_id, item_id, owner, qty, length, width, height, weight, units_per_pallet in rows:
         load = out.setdefault(bin_id, Load(units={}, owners=set()))
-        load.volume += qty * (length * width * height / 1e9)  # as Item.volume_m3
+        load.volume += qty * volume_m3(length, width, height)
         load.weight += qty * weight
         assert load.units is not None and load.owners is not None
         load.units[item_id] = load.units.get(item_id, 0) + qty
