@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -31,6 +32,11 @@ from sandan.registry import schemas, service
 from sandan.registry.importer import import_companies
 from sandan.registry.models import Contact
 from sandan.settings import Settings
+
+# Tests check behaviour, never timings: Hypothesis' per-example deadline (200 ms) failed
+# examples on a loaded 2-core machine, so it is off for every property test.
+hypothesis_settings.register_profile("sandan", deadline=None)
+hypothesis_settings.load_profile("sandan")
 
 PASSWORD = "correct-horse-battery"
 REQUIRE = os.environ.get("SANDAN_REQUIRE_SERVICES") == "1"

@@ -151,3 +151,37 @@ def test_retention_and_parquet_export(tmp_path: Path) -> None:
     )
     assert deleted == {"raw": 6, "1m": 6}
     assert store.count() == 6
+
+
+def test_a_file_from_before_merged_rollups_is_upgraded_on_open(tmp_path: Path) -> None:
+    """A store written with a primary key on readings and rollups without `last_ts` opens,
+    gets `last_ts` from its raw rows, and keeps merging correctly: a late reading does not
+    become the bucket's last, a newer one does, and a repeated one is not counted."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE readings (tag_id INTEGER NOT NULL, ts TIMESTAMP NOT NULL, value DOUBLE,"
+        " quality UTINYINT NOT NULL, PRIMARY KEY (tag_id, ts));"
+        + "".join(
+            f"CREATE TABLE rollup_{r} (tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL,"
+            " min DOUBLE, max DOUBLE, avg DOUBLE, count BIGINT NOT NULL, last DOUBLE,"
+            " PRIMARY KEY (tag_id, bucket));"
+            for r in ("1m", "1h")
+        )
+        + "INSERT INTO readings VALUES (1, TIMESTAMP '2026-11-01 00:00:10', 5, 0),"
+        " (1, TIMESTAMP '2026-11-01 00:00:40', 7, 0);"
+        "INSERT INTO rollup_1m VALUES (1, TIMESTAMP '2026-11-01 00:00:00', 5, 7, 6, 2, 7);"
+        "INSERT INTO rollup_1h VALUES (1, TIMESTAMP '2026-11-01 00:00:00', 5, 7, 6, 2, 7);"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    assert store.append(_batch([(1, 20, 1.0), (1, 40, 99.0)])) == 1  # late, and a repeat
+    minute = store.rollups([1], T0, T0 + timedelta(hours=1), "1m").to_pylist()
+    assert [(r["min"], r["max"], r["count"], r["last"]) for r in minute] == [(1.0, 7.0, 3, 7.0)]
+    assert minute[0]["avg"] == 13.0 / 3
+    assert store.append(_batch([(1, 50, 2.0)])) == 1  # newer: the new last
+    hour = store.rollups([1], T0, T0 + timedelta(hours=1), "1h").to_pylist()
+    assert [(r["count"], r["last"]) for r in hour] == [(4, 2.0)]
+    store.close()

@@ -24,16 +24,15 @@ CREATE TABLE IF NOT EXISTS readings (
     tag_id INTEGER NOT NULL,
     ts TIMESTAMP NOT NULL,
     value DOUBLE,
-    quality UTINYINT NOT NULL,
-    PRIMARY KEY (tag_id, ts)
+    quality UTINYINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rollup_1m (
     tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, min DOUBLE, max DOUBLE, avg DOUBLE,
-    count BIGINT NOT NULL, last DOUBLE, PRIMARY KEY (tag_id, bucket)
+    count BIGINT NOT NULL, last DOUBLE, last_ts TIMESTAMP, PRIMARY KEY (tag_id, bucket)
 );
 CREATE TABLE IF NOT EXISTS rollup_1h (
     tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, min DOUBLE, max DOUBLE, avg DOUBLE,
-    count BIGINT NOT NULL, last DOUBLE, PRIMARY KEY (tag_id, bucket)
+    count BIGINT NOT NULL, last DOUBLE, last_ts TIMESTAMP, PRIMARY KEY (tag_id, bucket)
 );
 CREATE TABLE IF NOT EXISTS latest (
     tag_id INTEGER PRIMARY KEY,
@@ -43,37 +42,65 @@ CREATE TABLE IF NOT EXISTS latest (
 );
 """
 
+# A file written before the rollups kept `last_ts` gets the column, filled from the raw rows
+# (a bucket whose rows retention removed keeps NULL: any later reading is then its last).
+_UPGRADE = {
+    table: f"""
+    ALTER TABLE {table} ADD COLUMN last_ts TIMESTAMP;
+    UPDATE {table} SET last_ts = r.ts FROM (
+        SELECT tag_id, time_bucket(INTERVAL {width}, ts) AS bucket, max(ts) AS ts
+        FROM readings WHERE quality < 2 GROUP BY ALL
+    ) AS r
+    WHERE {table}.last_ts IS NULL AND {table}.tag_id = r.tag_id AND {table}.bucket = r.bucket;
+    """
+    for table, width in (("rollup_1m", "1 MINUTE"), ("rollup_1h", "1 HOUR"))
+}
 
-# Recompute every 1-minute bucket the batch touched from the raw rows (so late readings are
-# folded in), then the touched hours from their minutes. BAD readings stay out.
-_ROLLUP_SQL = (
+# An append is one transaction:
+# 1. `fresh`: the batch's readings not stored yet. Uniqueness on (tag_id, ts) is an anti-join
+#    against the stored rows in the batch's time range (the rows arrive in time order, so the
+#    zone maps keep that range small), not a primary key: DuckDB's ART index cost about four
+#    times the insert itself and lives in memory.
+# 2. the new rows are stored and `latest` moves forward;
+# 3. the rollups are merged, not recomputed: each touched bucket folds in the aggregate of its
+#    new GOOD and SUSPECT readings (min, max, count-weighted mean, the value at the newest
+#    time), so a late reading costs its own rows, not a re-read of its minute.
+_FRESH_SQL = """
+    CREATE OR REPLACE TEMP TABLE fresh AS
+    SELECT i.tag_id, i.ts, i.value, i.quality
+    FROM (SELECT DISTINCT ON (tag_id, ts) tag_id, ts, value, quality FROM incoming) AS i
+    ANTI JOIN (
+        SELECT tag_id, ts FROM readings
+        WHERE ts >= (SELECT min(ts) FROM incoming) AND ts <= (SELECT max(ts) FROM incoming)
+    ) AS r ON i.tag_id = r.tag_id AND i.ts = r.ts
+"""
+_STORE_SQL = (
+    "INSERT INTO readings SELECT tag_id, ts, value, quality FROM fresh",
     """
-    CREATE OR REPLACE TEMP TABLE touched AS
-    SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 MINUTE, ts) AS bucket FROM incoming
+    INSERT INTO latest
+    SELECT tag_id, max(ts), arg_max(value, ts), arg_max(quality, ts)
+    FROM fresh GROUP BY tag_id
+    ON CONFLICT (tag_id) DO UPDATE SET
+        ts = excluded.ts, value = excluded.value, quality = excluded.quality
+    WHERE excluded.ts > latest.ts
     """,
-    """
-    INSERT OR REPLACE INTO rollup_1m
-    SELECT r.tag_id, time_bucket(INTERVAL 1 MINUTE, r.ts) AS bucket, min(r.value), max(r.value),
-           avg(r.value), count(*), arg_max(r.value, r.ts)
-    FROM readings r
-    SEMI JOIN touched t ON r.tag_id = t.tag_id AND time_bucket(INTERVAL 1 MINUTE, r.ts) = t.bucket
-    WHERE r.quality < 2
-      AND r.ts >= (SELECT min(bucket) FROM touched)
-      AND r.ts < (SELECT max(bucket) FROM touched) + INTERVAL 1 MINUTE
-    GROUP BY ALL
-    """,
-    """
-    INSERT OR REPLACE INTO rollup_1h
-    SELECT m.tag_id, time_bucket(INTERVAL 1 HOUR, m.bucket) AS hour, min(m.min), max(m.max),
-           sum(m.avg * m.count) / sum(m.count), sum(m.count), arg_max(m.last, m.bucket)
-    FROM rollup_1m m
-    SEMI JOIN (SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 HOUR, bucket) AS hour FROM touched) h
-        ON m.tag_id = h.tag_id AND time_bucket(INTERVAL 1 HOUR, m.bucket) = h.hour
-    WHERE m.bucket >= time_bucket(INTERVAL 1 HOUR, (SELECT min(bucket) FROM touched))
-      AND m.bucket < time_bucket(INTERVAL 1 HOUR, (SELECT max(bucket) FROM touched))
-                     + INTERVAL 1 HOUR
-    GROUP BY ALL
-    """,
+    *(
+        f"""
+        INSERT INTO {table}
+        SELECT tag_id, time_bucket(INTERVAL {width}, ts) AS bucket, min(value), max(value),
+               avg(value), count(*), arg_max(value, ts), max(ts)
+        FROM fresh WHERE quality < 2 GROUP BY ALL
+        ON CONFLICT (tag_id, bucket) DO UPDATE SET
+            min = least(min, excluded.min),
+            max = greatest(max, excluded.max),
+            avg = (avg * count + excluded.avg * excluded.count) / (count + excluded.count),
+            count = count + excluded.count,
+            last = CASE WHEN last_ts IS NULL OR excluded.last_ts >= last_ts
+                        THEN excluded.last ELSE last END,
+            last_ts = greatest(last_ts, excluded.last_ts)
+        """
+        for table, width in (("rollup_1m", "1 MINUTE"), ("rollup_1h", "1 HOUR"))
+    ),
 )
 _ROLLUP_TABLES = {"1m": "rollup_1m", "1h": "rollup_1h"}
 
@@ -91,6 +118,12 @@ class DuckDBStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(self.path)
         self._con.execute(_SCHEMA).fetchall()
+        have = self._con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE column_name = 'last_ts'"
+        ).fetchall()
+        for table, statement in _UPGRADE.items():
+            if (table,) not in have:
+                self._con.execute(statement).fetchall()
         self._lock = threading.Lock()
 
     def append(self, batch: pa.Table) -> int:
@@ -102,22 +135,12 @@ class DuckDBStore:
             con.execute("BEGIN TRANSACTION").fetchall()
             try:
                 con.register("incoming", incoming)
-                rows = con.execute(
-                    "INSERT OR IGNORE INTO readings SELECT tag_id, ts, value, quality FROM incoming"
-                ).fetchall()
-                con.execute(
-                    """
-                    INSERT INTO latest
-                    SELECT tag_id, max(ts), arg_max(value, ts), arg_max(quality, ts)
-                    FROM incoming GROUP BY tag_id
-                    ON CONFLICT (tag_id) DO UPDATE SET
-                        ts = excluded.ts, value = excluded.value, quality = excluded.quality
-                    WHERE excluded.ts > latest.ts
-                    """
-                ).fetchall()
-                for statement in _ROLLUP_SQL:
+                con.execute(_FRESH_SQL).fetchall()
+                rows = con.execute("SELECT count(*) FROM fresh").fetchall()
+                for statement in _STORE_SQL:
                     con.execute(statement).fetchall()
                 con.unregister("incoming")
+                con.execute("DROP TABLE fresh").fetchall()
                 con.execute("COMMIT").fetchall()
             except BaseException:
                 con.execute("ROLLBACK").fetchall()
@@ -193,9 +216,11 @@ class DuckDBStore:
         end: datetime,
         factor: float = GAP_FACTOR,
         limit: int = 10_000,
+        *,
+        newest_first: bool = False,
     ) -> pa.Table:
         return quality_sql.gaps(
-            self._rows, quality_sql.DUCKDB, sampling_ms, start, end, factor, limit
+            self._rows, quality_sql.DUCKDB, sampling_ms, start, end, factor, limit, newest_first
         )
 
     def quality_daily(
