@@ -214,6 +214,15 @@ CASES = [
         {"reason": "breakdown_electrical", "note": "fuse"},
     ),
     Case("GET", "/api/v1/analytics/downtime-reasons", R),
+    Case("GET", "/api/v1/analytics/machines/{machine_id}/state-rule", W),
+    Case(
+        "PUT",
+        "/api/v1/analytics/machines/{machine_id}/state-rule",
+        W,
+        {"idle_kw": 1.5, "run_kw": 6, "off_state": "down"},
+    ),
+    Case("DELETE", "/api/v1/analytics/machines/{machine_id}/state-rule", (401, 404, 204, 204)),
+    Case("GET", "/api/v1/analytics/companies/{company_id}/state-rules", W, leak_key="company_id"),
     Case("GET", f"{S}/purposes", R),
     Case("GET", f"{S}/offers", R, leak_key="company_id"),
     Case("GET", f"{S}/catalog", R),
@@ -782,6 +791,17 @@ def seed_readings(client: TestClient, ctx: Context, world: World) -> None:
         DOWNTIME[key] = found.json()["items"][0]["id"]
 
 
+def seed_state_rules(client: TestClient, ctx: Context, world: World) -> None:
+    """A state rule (power thresholds) on each company's machine."""
+    for key in ("A", "B"):
+        made = client.put(
+            f"/api/v1/analytics/machines/{world.machines[key]}/state-rule",
+            headers=world.headers("operator"),
+            json={"idle_kw": 1, "run_kw": 5},
+        )
+        assert made.status_code == 200, made.text
+
+
 def seed_sharing(client: TestClient, ctx: Context, world: World) -> None:
     """An offer of company A seen only by a third company C, which asked for it twice: one
     request waits for A (manual approval), one was signed (the offer's own terms)."""
@@ -904,6 +924,7 @@ def seed_hazards(client: TestClient, ctx: Context, world: World) -> None:
 # matrix the slowest part of the suite). A new area appends its seeder here.
 SEEDERS: list[Callable[[TestClient, Context, World], None]] = [
     seed_readings,
+    seed_state_rules,
     seed_sharing,
     seed_safety,
     seed_alarm,
@@ -987,6 +1008,8 @@ def test_route_as_each_caller(
         events = {e["id"]: e for e in response.json()["items"]}  # (+ the idle, once long)
         assert events[DOWNTIME["A"]]["state_name"] == "down"
         assert {e["company_id"] for e in events.values()} == {world.companies["A"]}
+    if caller in ("owner", "operator") and case.path.endswith("/state-rules"):
+        assert [r["machine_id"] for r in response.json()] == [world.machines["A"]]
     if caller in ("owner", "operator") and case.method == "PATCH" and "downtime" in case.path:
         assert response.json()["reason"] == "breakdown_electrical"
     if caller in ("owner", "operator") and case.path == "/api/v1/telemetry/export.parquet":

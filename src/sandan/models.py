@@ -1,6 +1,6 @@
 """Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
 
-from sandan.analytics.models import DowntimeEvent
+from sandan.analytics.models import DowntimeEvent, StateRule
 from sandan.core.audit.models import AuditEntry, AuditHead
 from sandan.core.db import Base
 from sandan.core.identity.models import Credential, User, WebSession
@@ -103,6 +103,7 @@ __all__ = [
     "Shipment",
     "SigningKey",
     "Site",
+    "StateRule",
     "Tag",
     "Tariff",
     "Usage",

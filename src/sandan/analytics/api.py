@@ -17,6 +17,8 @@ from sandan.analytics.schemas import (
     OeeReport,
     ReasonIn,
     ReasonOut,
+    StateRuleIn,
+    StateRuleOut,
 )
 from sandan.analytics.shifts import ShiftPlan
 from sandan.core.http import DbSession, RegistryRead, get_context
@@ -148,3 +150,35 @@ def give_reason(
 def downtime_reasons(principal: RegistryRead) -> list[dict[str, str]]:
     """The reasons to choose from, with English and Korean labels."""
     return service.downtime_reasons()
+
+
+@router.get("/machines/{machine_id}/state-rule", response_model=StateRuleOut)
+def state_rule(machine_id: IdPath, principal: RegistryRead, session: DbSession) -> dict[str, Any]:
+    """The power thresholds that give a machine without a state tag its states (404: none)."""
+    return service.state_rule(session, principal, machine_id)
+
+
+@router.put("/machines/{machine_id}/state-rule", response_model=StateRuleOut)
+def put_state_rule(
+    machine_id: IdPath, body: StateRuleIn, principal: RegistryRead, session: DbSession
+) -> dict[str, Any]:
+    """Set a machine's power thresholds: mean power at or above `run_kw` is running, at or
+    above `idle_kw` idle, below it `off_state`; used while the machine has no state tag. For
+    those who write the machine's company, and operators. Audited."""
+    return service.put_state_rule(
+        session, principal, machine_id, body.idle_kw, body.run_kw, body.off_state
+    )
+
+
+@router.delete("/machines/{machine_id}/state-rule", status_code=204)
+def delete_state_rule(machine_id: IdPath, principal: RegistryRead, session: DbSession) -> None:
+    """Remove a machine's state rule. Audited."""
+    service.delete_state_rule(session, principal, machine_id)
+
+
+@router.get("/companies/{company_id}/state-rules", response_model=list[StateRuleOut])
+def company_state_rules(
+    company_id: IdPath, principal: RegistryRead, session: DbSession
+) -> list[dict[str, Any]]:
+    """A company's state rules, by machine code, each saying whether it is in effect."""
+    return service.list_state_rules(session, principal, company_id)

@@ -3,7 +3,8 @@ state, found in the 1-minute rollups when someone lists them, kept so that an op
 give each a reason.
 
 Detection runs on every list (detect, then upsert): the minutes of the window and of the
-12 hours before it are read in one aggregate for all machines in scope, runs of one state are
+12 hours before it are read in one aggregate for all machines in scope (their state tags, or
+the power of machines without one through their state rule), runs of one state are
 found in numpy (a minute counts in the state of its last reading; a silence holds the state
 for up to 14 minutes, a longer one ends the run), and each run is merged with the stored
 event it overlaps (same machine and state) or stored as new. A run already under way at the
@@ -14,6 +15,7 @@ data and bypass the audit log; a reason given by a person is an audited ORM upda
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from sandan.analytics.elements import HOLD_MINUTES, column
 from sandan.analytics.models import DowntimeEvent
 from sandan.analytics.oee import CHANGEOVER, DOWN, IDLE
+from sandan.analytics.states import PowerRule, power_rules, state_source, state_sql
 from sandan.core.clock import as_utc, utcnow
 from sandan.core.errors import NotFound, ValidationFailed
 from sandan.core.identity.principal import Principal
@@ -78,11 +81,17 @@ def detect(
     end: datetime,
     now: datetime,
     min_idle: timedelta,
+    rules: Mapping[int, PowerRule] | None = None,
 ) -> list[Run]:
-    """The downtime runs of `machines` that overlap [start, end), from their state tags."""
-    with_state = [m for m in machines if "state" in m.tags]
+    """The downtime runs of `machines` that overlap [start, end), from their state tags or,
+    for machines without one, their power through `rules` (machine id -> thresholds)."""
+    rules = rules or {}
+    found = {m.id: state_source(m, rules) for m in machines}
+    source = {machine: tag for machine, tag in found.items() if tag is not None}
+    with_state = [m for m in machines if m.id in source]
     if not with_state:
         return []
+    state_of, rule_join = state_sql(power_rules(with_state, rules))
     minute = int(now.timestamp()) // 60 * 60
     low = int((start - LOOKBACK).timestamp()) // 60 * 60
     high = int(end.timestamp())
@@ -91,11 +100,11 @@ def detect(
         session,
         principal,
         store,
-        [m.tags["state"] for m in with_state],
+        [source[m.id] for m in with_state],
         _utc(low),
         _utc(min(high, minute + 60)),
         "1m",
-        "SELECT tag_id, t, CAST(last AS INTEGER) AS s FROM rollups",
+        f"SELECT tag_id, t, {state_of} AS s FROM rollups{rule_join}",
     )
     if table.num_rows == 0:
         return []
@@ -124,7 +133,7 @@ def detect(
         & (run_end > int(start.timestamp()))
         & (run_start < high)
     )
-    by_tag = {m.tags["state"]: m for m in with_state}
+    by_tag = {source[m.id]: m for m in with_state}
     open_start = first[begins] & (t[begins] < low + 60)
     ongoing = last[ends] & (until[ends] >= limit) & (limit == minute)
     return [

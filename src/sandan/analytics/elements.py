@@ -2,9 +2,11 @@
 that run inside the telemetry store and numpy (no Python per minute, no query per machine).
 
 - Time in state: each 1-minute bucket of a `state` tag counts in the state of its last
-  reading; where a tag is silent, its last state holds for up to 14 more minutes (15 with
-  its own: `STATE_HOLD_S`), after that the silence is a gap. The holding is worked out only
-  for tags that have holes, so a month of a dense company is one grouped scan.
+  reading (a machine without one, with a power tag and a state rule: in the band of the
+  minute's mean power, `states.state_sql`); where a tag is silent, its last state holds for
+  up to 14 more minutes (15 with its own: `STATE_HOLD_S`), after that the silence is a gap.
+  The holding is worked out only for tags that have holes, so a month of a dense company is
+  one grouped scan.
 - Output and rejects: the growth of the counters hour by hour (1-hour rollups): the last
   value of an hour minus that of the hour before; a drop is a reset, counted from the new
   value (as `service._delta` does per reading). A reset shows as a value below the hour
@@ -18,7 +20,7 @@ that run inside the telemetry store and numpy (no Python per minute, no query pe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +29,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from sandan.analytics.shifts import Calendar
+from sandan.analytics.states import PowerRule, power_rules, state_source, state_sql
 from sandan.core.identity.principal import Principal
 from sandan.registry.service import MachineTags
 from sandan.telemetry import service as telemetry
@@ -69,16 +72,20 @@ class Elements:
     has_power: np.ndarray  # [M] bool
 
 
-def roles(machines: list[MachineTags]) -> dict[str, np.ndarray]:
-    """The tag id of each machine's state, output, defect and power tags (-1: none)."""
+def roles(
+    machines: list[MachineTags], rules: Mapping[int, PowerRule] | None = None
+) -> dict[str, np.ndarray]:
+    """The tag id of each machine's state, output, defect and power tags (-1: none); a machine
+    without a state tag whose power a rule bands has its power tag as its state source."""
 
     def pick(names: tuple[str, ...]) -> np.ndarray:
         return np.array(
             [next((m.tags[n] for n in names if n in m.tags), -1) for m in machines], np.int64
         )
 
+    sources = [state_source(m, rules or {}) for m in machines]
     return {
-        "state": pick(("state",)),
+        "state": np.array([-1 if s is None else s for s in sources], np.int64),
         "output": pick(OUTPUT_TAGS),
         "defects": pick(DEFECT_TAGS),
         "power": pick(("power",)),
@@ -127,11 +134,14 @@ def compute(
     machines: list[MachineTags],
     cal: Calendar,
     now: datetime,
+    rules: Mapping[int, PowerRule] | None = None,
 ) -> Elements:
     """The elements of `machines` in the periods of `cal`, read in at most six aggregates
-    whatever the number of machines."""
+    whatever the number of machines; `rules` (machine id -> power thresholds) give states to
+    machines without a state tag."""
     m, p = len(machines), cal.periods
-    role = roles(machines)
+    role = roles(machines, rules)
+    state, rule_join = state_sql(power_rules(machines, rules or {}))
     start, end = _seconds(cal.start), _seconds(cal.end)
     # Up to the last whole minute: the minute under way is not over, the future not there.
     limit = max(start, min(end, _seconds(now) // 60 * 60))
@@ -169,8 +179,8 @@ def compute(
             start,
             limit,
             "1m",
-            f"SELECT tag_id, {period} AS p, CAST(last AS INTEGER) AS s, count(*) AS n "
-            "FROM rollups GROUP BY tag_id, p, s",
+            f"SELECT tag_id, {period} AS p, {state} AS s, count(*) AS n "
+            f"FROM rollups{rule_join} GROUP BY tag_id, p, s",
         )
         add_states(own)
         holes.append(_gappy(own, state_ids, minutes))
@@ -195,13 +205,13 @@ def compute(
             limit,
             "1m",
             f"SELECT tag_id, {cal.period_sql('c')} AS p, "
-            f"CASE WHEN tag_id IN ({held_states}) THEN CAST(last AS INTEGER) ELSE -1 END AS s, "
+            f"CASE WHEN tag_id IN ({held_states}) THEN {state} ELSE -1 END AS s, "
             "count(*) AS n, sum(avg) AS kw FROM ("
             " SELECT x.tag_id, x.t + 60 * g.k AS c, x.last, x.avg FROM ("
             "  SELECT tag_id, t, last, avg, lead(t) OVER (PARTITION BY tag_id ORDER BY t) AS nx"
             "  FROM rollups) AS x"
             f" JOIN (VALUES {steps}) AS g(k) ON x.t + 60 * g.k < COALESCE(x.nx, {limit})"
-            f") AS held WHERE c >= {start} AND c < {limit} GROUP BY tag_id, p, s",
+            f") AS held{rule_join} WHERE c >= {start} AND c < {limit} GROUP BY tag_id, p, s",
         )
         add_states(table)
         add_energy(table)

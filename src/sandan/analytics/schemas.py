@@ -116,3 +116,27 @@ class ReasonOut(BaseModel):
     code: str
     label: str
     label_ko: str
+
+
+class StateRuleIn(BaseModel):
+    """Power thresholds for a machine without a state tag: at or above `run_kw` running, at or
+    above `idle_kw` idle, below it `off_state`."""
+
+    idle_kw: float = Field(ge=0, allow_inf_nan=False, description="kW; below it: off_state")
+    run_kw: float = Field(allow_inf_nan=False, description="kW, above idle_kw; from it: running")
+    off_state: Literal["planned_stop", "down"] = Field(
+        default="planned_stop", description="the state below idle_kw (0 planned stop, 3 down)"
+    )
+
+
+class StateRuleOut(BaseModel):
+    machine_id: int
+    company_id: int
+    machine_label: str
+    idle_kw: float
+    run_kw: float
+    off_state: Literal["planned_stop", "down"]
+    in_effect: bool = Field(
+        description="the machine has a power tag and no state tag, so its states come from this"
+    )
+    updated_at: datetime

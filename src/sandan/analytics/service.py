@@ -1,6 +1,7 @@
 """Analytics of machines: OEE of one machine from its raw readings; OEE, losses and energy of
 a company or a line grouped by machine, line, day or shift from the rollups; downtime events
-and their reasons."""
+and their reasons; the states of machines now; state rules (power thresholds) for machines
+without a state tag."""
 
 from __future__ import annotations
 
@@ -13,15 +14,37 @@ from sqlalchemy.orm import Session
 from sandan.analytics import downtime, elements, report
 from sandan.analytics.elements import DEFECT_TAGS, OUTPUT_TAGS, STATE_HOLD_S
 from sandan.analytics.oee import compute, inputs_from_states, state_durations
+from sandan.analytics.rules import (
+    banded_power_tags,
+    delete_state_rule,
+    list_state_rules,
+    power_machines,
+    put_state_rule,
+    rules_for,
+    state_rule,
+)
 from sandan.analytics.shifts import Grain, ShiftPlan, calendar, whole_hours
+from sandan.analytics.states import PowerRule
 from sandan.core.clock import as_utc, utcnow
 from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
 from sandan.core.pagination import PageParams
 from sandan.registry import service as registry
+from sandan.telemetry import service as telemetry
 from sandan.telemetry.store import TelemetryStore
 
-__all__ = ["DEFECT_TAGS", "OUTPUT_TAGS", "STATE_HOLD_S"]
+__all__ = [
+    "DEFECT_TAGS",
+    "OUTPUT_TAGS",
+    "STATE_HOLD_S",
+    "PowerRule",
+    "delete_state_rule",
+    "list_state_rules",
+    "power_machines",
+    "put_state_rule",
+    "rules_for",
+    "state_rule",
+]
 
 MAX_POINTS = 2_000_000
 MAX_REPORT_WINDOW = timedelta(days=93)
@@ -61,16 +84,19 @@ def machine_oee(
 ) -> dict[str, Any]:
     """OEE after ISO 22400 for one machine. Without a configured ideal cycle time, the
     fastest sustained rate seen in the window (the 95th percentile of per-minute output
-    while running) stands in for it, and the answer says so."""
+    while running) stands in for it, and the answer says so. A machine without a state tag
+    takes its states from its power readings through its state rule."""
     tags = registry.machine_tags(session, principal, machine_id)
-    if "state" not in tags:
-        raise ValidationFailed.one("machine_id", "the machine has no state tag")
+    rule = None if "state" in tags else rules_for(session, principal, [machine_id]).get(machine_id)
+    if "state" not in tags and (rule is None or "power" not in tags):
+        raise ValidationFailed.one(
+            "machine_id", "the machine has no state tag, nor a power tag with a state rule"
+        )
     output = next((tags[n] for n in OUTPUT_TAGS if n in tags), None)
     defects = next((tags[n] for n in DEFECT_TAGS if n in tags), None)
-    ts, states = _series(store, tags["state"], start, end)
-    durations = state_durations(
-        ts, np.nan_to_num(states).astype(np.int64), _us(start), _us(end), max_hold_s=STATE_HOLD_S
-    )
+    ts, values = _series(store, tags["state" if rule is None else "power"], start, end)
+    states = np.nan_to_num(values).astype(np.int64) if rule is None else rule.states(values)
+    durations = state_durations(ts, states, _us(start), _us(end), max_hold_s=STATE_HOLD_S)
     produced = good = 0.0
     estimated = ideal_cycle_s is None
     if output is not None:
@@ -145,7 +171,8 @@ def oee_report(
     low, high = whole_hours(*_window(start, end, MAX_REPORT_WINDOW))
     grains: dict[str, Grain] = {"shift": "shift", "day_shift": "shift", "day": "day"}
     cal = calendar(plan, low, high, grains.get(group_by, "window"))
-    found = elements.compute(session, principal, store, machines, cal, now or utcnow())
+    rules = rules_for(session, principal, [m.id for m in machines])
+    found = elements.compute(session, principal, store, machines, cal, now or utcnow(), rules)
     return {
         "scope": "line" if line_id is not None else "company",
         "scope_id": line_id if line_id is not None else company_id,
@@ -175,7 +202,8 @@ def downtime_events(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A machine's or a company's downtime events in a window, detected from the state tags
-    and stored first (detect, then upsert), with the time per reason."""
+    (or power through a state rule) and stored first (detect, then upsert), with the time per
+    reason."""
     if machine_id is not None:
         machines = registry.machines_with_tags(
             session, principal, asset_id=machine_id, level="machine", field="machine_id"
@@ -185,8 +213,9 @@ def downtime_events(
         machines = registry.machines_with_tags(session, principal, company_id=company_id)
         longest = MAX_DOWNTIME_WINDOW["company"]
     low, high = _window(start, end, longest)
+    rules = rules_for(session, principal, [m.id for m in machines])
     runs = downtime.detect(
-        session, principal, store, machines, low, high, now or utcnow(), min_idle
+        session, principal, store, machines, low, high, now or utcnow(), min_idle, rules
     )
     downtime.store_runs(session, runs, [m.id for m in machines])
     answer = downtime.listing(session, principal, machines, low, high, page, unassigned)
@@ -205,3 +234,21 @@ def give_downtime_reason(
 def downtime_reasons() -> list[dict[str, str]]:
     """The reasons an operator chooses from, with English and Korean labels."""
     return [{"code": c, "label": en, "label_ko": ko} for c, (en, ko) in downtime.REASONS.items()]
+
+
+def machine_states(
+    session: Session, principal: Principal, store: TelemetryStore
+) -> dict[int, dict[int, int]]:
+    """company_id -> {state: machines in it now}, over the machines the principal may read:
+    the latest value of their state tags, and for machines without one the band of their
+    latest power under their state rule."""
+    counts = telemetry.machine_states(session, principal, store)
+    banded = banded_power_tags(session, principal)
+    for row in telemetry.latest(session, principal, store, list(banded)):
+        if row["value"] is None:
+            continue
+        company_id, rule = banded[row["tag_id"]]
+        per = counts.setdefault(company_id, {})
+        state = rule.state(row["value"])
+        per[state] = per.get(state, 0) + 1
+    return counts

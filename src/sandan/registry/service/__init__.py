@@ -54,7 +54,13 @@ from sandan.registry.service.tags import (
     state_tags,
     tags_named,
 )
-from sandan.registry.service.views import MachineTags, asset_tree, machines_with_tags, overview
+from sandan.registry.service.views import (
+    MachineTags,
+    asset_tree,
+    machine_tag_ids,
+    machines_with_tags,
+    overview,
+)
 
 __all__ = [
     "PARENT_LEVELS",
@@ -98,6 +104,7 @@ __all__ = [
     "ingest_tags",
     "issue_device_secret",
     "list_companies_stmt",
+    "machine_tag_ids",
     "machine_tags",
     "machines_with_tags",
     "overview",

@@ -106,14 +106,7 @@ def machines_with_tags(
         for m in assets
         if m.level == "machine" and (root is None or any(a.id == root.id for a in chain(m)))
     ]
-    tags: dict[int, dict[str, int]] = {}
-    if machines:
-        stmt = readable(
-            select(Tag.machine_id, Tag.name, Tag.id), principal, Tag.company_id, Resource.assets
-        ).where(Tag.machine_id.in_([m.id for m, _ in machines]))
-        for machine_id, name, tag_id in session.execute(stmt.order_by(Tag.id)):
-            if machine_id is not None:
-                tags.setdefault(machine_id, {}).setdefault(name, tag_id)
+    tags = machine_tag_ids(session, principal, [m.id for m, _ in machines])
     result = []
     for machine, ancestors in machines:
         line = next((a for a in ancestors if a.level == "line"), None)
@@ -129,6 +122,23 @@ def machines_with_tags(
             )
         )
     return result
+
+
+def machine_tag_ids(
+    session: Session, principal: Principal, machine_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    """machine id -> {tag name: tag id} of the readable tags on these machines, in one query
+    (the first tag of a name, by id)."""
+    tags: dict[int, dict[str, int]] = {}
+    if not machine_ids:
+        return tags
+    stmt = readable(
+        select(Tag.machine_id, Tag.name, Tag.id), principal, Tag.company_id, Resource.assets
+    ).where(Tag.machine_id.in_(machine_ids))
+    for machine_id, name, tag_id in session.execute(stmt.order_by(Tag.id)):
+        if machine_id is not None:
+            tags.setdefault(machine_id, {}).setdefault(name, tag_id)
+    return tags
 
 
 def overview(
