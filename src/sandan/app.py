@@ -37,6 +37,7 @@ from sandan.telemetry.factory import make_store
 from sandan.telemetry.live import LiveHub
 from sandan.telemetry.mqtt import MqttIngest
 from sandan.telemetry.observers import register as observe_batches
+from sandan.telemetry.opcua_security import load_opcua_security
 from sandan.telemetry.opcua_worker import OpcUaIngest
 from sandan.telemetry.retention import retention_loop
 from sandan.telemetry.sparkplug.worker import SparkplugIngest
@@ -74,7 +75,9 @@ def start_ingest_workers(
         workers.append(sparkplug)
         refreshers.append(sparkplug.directory.invalidate)
     if settings.opcua_ingest:
-        opcua = OpcUaIngest(context.db, store)
+        # A bad security file stops the start here, with its message (endpoint and field).
+        security = load_opcua_security(settings)
+        opcua = OpcUaIngest(context.db, store, security=security, metrics=context.metrics)
         workers.append(opcua)
         refreshers.append(opcua.invalidate)
     if not workers:

@@ -44,6 +44,24 @@ class Settings(BaseSettings):
         default=False,
         description="Run the OPC UA ingest worker (the registry's opcua devices) inside serve.",
     )
+    opcua_security_file: Path | None = Field(
+        default=None,
+        description="TOML or JSON file: OPC UA endpoint URL -> policy, mode, username, "
+        "password_env or password (unset: every endpoint policy None, anonymous).",
+    )
+    opcua_cert: Path | None = Field(
+        default=None,
+        description="The OPC UA collector's certificate (PEM or DER; with opcua_key); unset: "
+        "generated once into data_dir/opcua/pki/.",
+    )
+    opcua_key: Path | None = Field(
+        default=None, description="The private key of opcua_cert (PEM or DER, unencrypted)."
+    )
+    opcua_trusted_dir: Path | None = Field(
+        default=None,
+        description="Trusted OPC UA server (or CA) certificates; unset: "
+        "data_dir/opcua/pki/trusted.",
+    )
     retention_raw_days: int | None = Field(
         default=None, ge=1, description="Delete raw readings older than this (unset: keep)."
     )

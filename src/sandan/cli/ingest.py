@@ -178,13 +178,21 @@ def ingest_opcua(
 ) -> None:
     """Read every enabled OPC UA device of the registry (external_id = its opc.tcp:// endpoint,
     tags by source_address) and store the values, until SIGTERM/SIGINT."""
+    from rich.markup import escape
+
     from sandan.telemetry.factory import make_store
+    from sandan.telemetry.opcua_security import SecurityConfigError, load_opcua_security
     from sandan.telemetry.opcua_worker import OpcUaIngest
 
     settings = _settings(data_dir)
+    try:
+        security = load_opcua_security(settings)
+    except SecurityConfigError as exc:
+        console.print(f"[red]OPC UA security: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
     ctx = _context(settings)
     store = make_store(settings)
-    worker = OpcUaIngest(ctx.db, store, reload_s=reload)
+    worker = OpcUaIngest(ctx.db, store, reload_s=reload, security=security, metrics=ctx.metrics)
     stats = worker.stats
     _serve_metrics(ctx, metrics_port, metrics_host)
     _run_ingest_worker(

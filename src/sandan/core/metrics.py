@@ -70,6 +70,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.opcua_refusals = Counter(
+            "sandan_opcua_security_refusals",
+            "OPC UA connection attempts refused for a security reason (untrusted server "
+            "certificate, no endpoint with the configured policy and mode, user or client "
+            "certificate rejected by the server)",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

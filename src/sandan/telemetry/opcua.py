@@ -9,6 +9,10 @@ The connection is owned here, not by asyncua's own auto-reconnect, so that the b
 jittered and capped the same way as our other collectors and the state an operator watches
 (`connected`, `reconnects`, `last_error`) is ours to expose. Each (re)connect builds a fresh
 client and a fresh subscription: a restarted server has forgotten the old session anyway.
+
+With an `EndpointSecurity` (`opcua_security/`) every attempt first checks the server's
+certificate and sets policy, mode and user; a refusal for a security reason is kept apart
+(`refused`, `refusals`, `on_refused`) so an operator can tell it from a server that is down.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
 from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent, Subscription
+
+from sandan.telemetry.opcua_security import (
+    EndpointSecurity,
+    SecurityRefused,
+    refusal_of,
+    secure_client,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -133,6 +144,8 @@ class OpcUaSource:
         request_timeout: float = 4.0,
         watchdog_s: float = 1.0,
         queue_size: int = 10,
+        security: EndpointSecurity | None = None,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         if batch_max < 1 or flush_ms <= 0 or publishing_interval_ms <= 0:
             raise ValueError("batch_max, flush_ms and publishing_interval_ms must be positive")
@@ -149,12 +162,16 @@ class OpcUaSource:
         self.request_timeout = request_timeout
         self.watchdog_s = watchdog_s
         self.queue_size = queue_size
+        self.security = security
+        self.on_refused = on_refused
 
         # What an operator watches.
         self.connected = False
         self.reconnects = 0
         self.last_error: str | None = None
         self.batches = 0
+        self.refused: str | None = None  # the reason while the server refuses us, else None
+        self.refusals = 0
 
         self._buffer = OpcBatch()
         self._wake = asyncio.Event()  # flush now (batch_max reached, loss, stop)
@@ -197,15 +214,15 @@ class OpcUaSource:
                     ever_connected = True
                     attempt = 0
                     self.connected = was_connected = True
+                    self.refused = None
                     log.info("opcua.connected", endpoint=self.endpoint, reconnects=self.reconnects)
                     await self._collect(sub, conn.lost)
                 except Exception as exc:
-                    lost = isinstance(exc, _ConnectionLost)
-                    self.last_error = str(exc) if lost else _describe(exc)
-                    # One warning per outage; the retries of a dead endpoint stay at debug.
-                    event = "opcua.connection_lost" if was_connected else "opcua.connect_failed"
-                    level = log.warning if was_connected or attempt == 0 else log.debug
-                    level(event, endpoint=self.endpoint, error=self.last_error, attempt=attempt)
+                    refusal = refusal_of(exc, self.security)
+                    if refusal is not None:
+                        self._refuse(refusal)
+                    else:
+                        self._failed(exc, was_connected, attempt)
                 finally:
                     self.connected = False
                     await self._teardown(conn)
@@ -235,6 +252,29 @@ class OpcUaSource:
         if self._running and asyncio.current_task() is not self._flusher:
             await self._done.wait()
 
+    def _failed(self, exc: Exception, was_connected: bool, attempt: int) -> None:
+        lost = isinstance(exc, _ConnectionLost)
+        self.last_error = str(exc) if lost else _describe(exc)
+        # One warning per outage; the retries of a dead endpoint stay at debug.
+        event = "opcua.connection_lost" if was_connected else "opcua.connect_failed"
+        level = log.warning if was_connected or attempt == 0 else log.debug
+        level(event, endpoint=self.endpoint, error=self.last_error, attempt=attempt)
+
+    def _refuse(self, refusal: SecurityRefused) -> None:
+        """Counted every time; a warning when a refusal starts or its reason changes."""
+        self.last_error = str(refusal)
+        self.refusals += 1
+        level = log.warning if refusal.reason != self.refused else log.debug
+        self.refused = refusal.reason
+        level(
+            "opcua.security_refused",
+            endpoint=self.endpoint,
+            reason=refusal.reason,
+            error=self.last_error,
+        )
+        if self.on_refused is not None:
+            self.on_refused(refusal.reason)
+
     def _backoff(self, attempt: int) -> float:
         """Exponential with 'equal jitter', so many collectors don't retry in lockstep."""
         cap = min(self.backoff_max, self.backoff_initial * (2 ** min(attempt, 32)))
@@ -260,6 +300,8 @@ class OpcUaSource:
             conn.lost.set()
 
         client.connection_lost_callback = on_lost
+        if self.security is not None:
+            await secure_client(client, self.security)
         await client.connect()
         conn.opened = True
         # Iterator mode: the publish loop only enqueues, we drain at our own pace. The

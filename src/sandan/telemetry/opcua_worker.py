@@ -11,7 +11,9 @@ one unit of work for the dead letters, whatever the number of machines. A notifi
 a bad OPC UA status is stored with quality BAD (one without a value is rejected as not a
 finite number). Nodes the server refuses, invalid node ids and non-numeric values are
 dead-lettered against their device. The sources are rebuilt when the registry changes
-(`invalidate()`, called on `registry.*` events, or every `reload_s`).
+(`invalidate()`, called on `registry.*` events, or every `reload_s`). Each source connects
+with its endpoint's security from `OpcUaSecurity` (the operator's security file); refusals
+are counted by reason in `stats.refusals` and the `sandan_opcua_security_refusals` metric.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,11 +31,13 @@ import structlog
 from sandan.core.clock import utcnow
 from sandan.core.db import Database
 from sandan.core.identity.principal import Principal
+from sandan.core.metrics import Metrics
 from sandan.telemetry import service
 from sandan.telemetry.decode import Columns
 from sandan.telemetry.endpoints import EndpointDevice, EndpointDirectory, opcua_node_id
 from sandan.telemetry.mqtt import MqttStats
 from sandan.telemetry.opcua import NodeBinding, OpcBatch, OpcUaSource
+from sandan.telemetry.opcua_security import REFUSAL_REASONS, OpcUaSecurity
 from sandan.telemetry.refine import refine
 from sandan.telemetry.store import BAD, TelemetryStore
 
@@ -45,9 +49,11 @@ SOURCE = "opcua"
 
 @dataclass
 class OpcUaStats(MqttStats):
-    """The MQTT worker's counters (`messages` counts the sources' batches) and the values."""
+    """The MQTT worker's counters (`messages` counts the sources' batches), the values, and
+    the connection attempts refused for a security reason, by reason."""
 
     received: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,8 @@ class OpcUaIngest:
         max_rows: int = 100_000,
         on_flush: Callable[[OpcUaStats], Awaitable[None]] | None = None,
         source_options: dict[str, Any] | None = None,
+        security: OpcUaSecurity | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.directory = directory or EndpointDirectory(db, "opcua")
         self.ingestor = OpcUaIngestor(db, store, self.directory)
@@ -178,6 +186,11 @@ class OpcUaIngest:
         self.max_rows = max_rows
         self.on_flush = on_flush
         self.source_options = dict(source_options or {})
+        self.security = security or OpcUaSecurity()
+        self.metrics = metrics
+        if metrics is not None:  # every reason shows (at 0) from the start
+            for reason in REFUSAL_REASONS:
+                metrics.opcua_refusals.labels(reason)
         self.sources: dict[str, tuple[Endpoint, OpcUaSource, asyncio.Task[None]]] = {}
         self.ready = asyncio.Event()  # the first sync with the registry is done
         self._pending: list[tuple[Endpoint, OpcBatch]] = []
@@ -242,10 +255,30 @@ class OpcUaIngest:
                 self._flushed.clear()  # backpressure: the store is behind
                 await self._flushed.wait()
 
-        source = OpcUaSource(endpoint.url, list(endpoint.bindings), on_batch, **self.source_options)
+        security = self.security.for_endpoint(endpoint.url)
+        source = OpcUaSource(
+            endpoint.url,
+            list(endpoint.bindings),
+            on_batch,
+            security=security,
+            on_refused=self._refused,
+            **self.source_options,
+        )
         task = asyncio.create_task(source.run(), name=f"opcua-{endpoint.url}")
         self.sources[endpoint.url] = (endpoint, source, task)
-        log.info("opcua.source_started", endpoint=endpoint.url, nodes=len(endpoint.bindings))
+        log.info(
+            "opcua.source_started",
+            endpoint=endpoint.url,
+            nodes=len(endpoint.bindings),
+            policy=security.policy if security else "None",
+            mode=security.mode if security else None,
+            user=security.username if security else None,
+        )
+
+    def _refused(self, reason: str) -> None:
+        self.stats.refusals[reason] = self.stats.refusals.get(reason, 0) + 1
+        if self.metrics is not None:
+            self.metrics.opcua_refusals.labels(reason).inc()
 
     async def _drop(self, url: str) -> None:
         _, source, task = self.sources.pop(url)
