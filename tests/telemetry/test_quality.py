@@ -84,6 +84,17 @@ def test_gaps_are_silences_longer_than_k_sampling_intervals(store: TelemetryStor
     assert [(g["start"], g["end"]) for g in wider] == [(_at(12), _at(30)), (_at(30), _at(40))]
     assert store.gaps({1: 1000}, _at(0), _at(40), limit=1).num_rows == 1
     assert store.gaps({}, _at(0), _at(40)).num_rows == 0
+    # newest first (a page of recent silences): the latest start leads, and `limit` then
+    # keeps the most recent rather than the first tag's oldest
+    newest = store.gaps({1: 1000, 2: 1000, 3: 10_000}, _at(0), _at(40), newest_first=True)
+    assert [(g["tag_id"], g["start"]) for g in newest.to_pylist()] == [
+        (1, _at(30)),
+        (1, _at(12)),
+        (1, _at(3)),
+        (2, _at(0)),
+    ]
+    recent = store.gaps({1: 1000, 2: 1000}, _at(0), _at(40), limit=2, newest_first=True)
+    assert [g["start"] for g in recent.to_pylist()] == [_at(30), _at(12)]
 
 
 def test_a_gap_open_at_the_window_start_is_clipped_to_it(store: TelemetryStore) -> None:
@@ -182,6 +193,15 @@ def test_gaps_and_quality_through_the_api(
         )
     ]
     assert gaps[-1]["ongoing"] is True  # nothing since 41 s ago
+    latest = client.get(
+        "/api/v1/telemetry/gaps", params={**window, "order": "newest", "limit": 1}, headers=member
+    ).json()
+    # the ongoing silence, whose end is the moment of asking
+    assert [(g["start"], g["ongoing"]) for g in latest] == [(gaps[-1]["start"], True)]
+    wrong_order = client.get(
+        "/api/v1/telemetry/gaps", params={**window, "order": "longest"}, headers=member
+    )
+    assert wrong_order.status_code == 422 and wrong_order.json()["fields"][0]["field"] == "order"
 
     days = {"tag_id": tag, "start": sent[0].date().isoformat(), "end": now.date().isoformat()}
     rows = client.get("/api/v1/telemetry/quality", params=days, headers=member).json()

@@ -196,12 +196,22 @@ def gaps(
     end: datetime | None = None,
     factor: Factor = 3.0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    order: Literal["tag", "newest"] = "tag",
 ) -> list[GapOut]:
     """Silences longer than `factor` × each tag's sampling interval in [start, end) (default:
-    the last day), clipped to the window, by tag then time."""
+    the last day), clipped to the window, by tag then time, or with `order=newest` the latest
+    start first (then `limit` keeps the most recent)."""
     start, end = _window(start, end, timedelta(days=1))
     rows = quality.gaps(
-        session, principal, store, _ids(tag_ids), start, end, factor=factor, limit=limit
+        session,
+        principal,
+        store,
+        _ids(tag_ids),
+        start,
+        end,
+        factor=factor,
+        limit=limit,
+        newest_first=order == "newest",
     )
     return [GapOut(**r) for r in rows]
 

@@ -608,9 +608,13 @@ class PostgresStore:
         end: datetime,
         factor: float = GAP_FACTOR,
         limit: int = 10_000,
+        *,
+        newest_first: bool = False,
     ) -> pa.Table:
         dialect = quality_sql.postgres(self._s)
-        return quality_sql.gaps(self._rows, dialect, sampling_ms, start, end, factor, limit)
+        return quality_sql.gaps(
+            self._rows, dialect, sampling_ms, start, end, factor, limit, newest_first
+        )
 
     def quality_daily(
         self,

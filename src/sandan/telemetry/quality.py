@@ -32,13 +32,16 @@ def gaps(
     factor: float = GAP_FACTOR,
     limit: int = 10_000,
     now: datetime | None = None,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Silences longer than `factor` × sampling interval of readable tags in [start, end); the
-    window ends at the latest now, so a silence still going on ends there."""
+    window ends at the latest now, so a silence still going on ends there. By tag then time,
+    or the latest first (a page showing the most recent silences of many tags)."""
     profiles = registry.readable_tag_profiles(session, principal, tag_ids)
     sampling = {tag_id: sampling_ms for tag_id, _, _, sampling_ms in profiles}
     end = min(end, now or utcnow())
-    rows: list[dict[str, Any]] = store.gaps(sampling, start, end, factor, limit).to_pylist()
+    table = store.gaps(sampling, start, end, factor, limit, newest_first=newest_first)
+    rows: list[dict[str, Any]] = table.to_pylist()
     return rows
 
 

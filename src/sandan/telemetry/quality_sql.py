@@ -95,12 +95,13 @@ def _core(d: Dialect) -> str:
     )"""
 
 
-def gaps_sql(d: Dialect) -> str:
+def gaps_sql(d: Dialect, newest_first: bool = False) -> str:
+    order = "g0 DESC, tag_id" if newest_first else "tag_id, g0"
     return f"""
     WITH {_core(d)}
     SELECT tag_id, g0, g1, ongoing,
            CAST(greatest(ceil(CAST(g1 - g0 AS DOUBLE PRECISION) / sampling_us) - 1, 0) AS BIGINT)
-    FROM gaps ORDER BY tag_id, g0 LIMIT {d.param("limit")}
+    FROM gaps ORDER BY {order} LIMIT {d.param("limit")}
     """
 
 
@@ -225,12 +226,13 @@ def gaps(
     end: datetime,
     factor: float,
     limit: int,
+    newest_first: bool = False,
 ) -> pa.Table:
     """TelemetryStore.gaps for a backend that runs a query with `run(sql, params)`."""
     if not sampling_ms or _naive(start) >= _naive(end) or limit <= 0:
         return GAPS.empty_table()
     params = gaps_params(sampling_ms, start, end, factor, limit)
-    return gaps_table(run(gaps_sql(dialect), params))
+    return gaps_table(run(gaps_sql(dialect, newest_first), params))
 
 
 def quality_daily(

@@ -123,9 +123,11 @@ class TelemetryStore(Protocol):
         end: datetime,
         factor: float = GAP_FACTOR,
         limit: int = 10_000,
+        *,
+        newest_first: bool = False,
     ) -> pa.Table:
         """Silences of the tags (tag_id -> sampling interval) in [start, end), with the GAPS
-        columns, by tag then time, at most `limit` rows."""
+        columns, by tag then time (or the latest start first), at most `limit` rows."""
         ...
 
     def quality_daily(
