@@ -8,14 +8,12 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from stores import open_store
 
-from conftest import World, need_service
-from sandan.telemetry.duckdb_store import DuckDBStore
-from sandan.telemetry.postgres_store import PostgresStore
+from conftest import World
 from sandan.telemetry.store import BAD, GOOD, SUSPECT, TelemetryStore
 
 SCHEMA = f"telemetry_quality_{os.getpid()}"
@@ -27,26 +25,7 @@ Row = tuple[int, float, int]  # tag, seconds after T0, quality
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[TelemetryStore]:
-    if request.param == "duckdb":
-        duck = DuckDBStore(":memory:")
-        yield duck
-        duck.close()
-        return
-    base = os.environ.get("SANDAN_TEST_DATABASE_URL")
-    if not base:
-        need_service("set SANDAN_TEST_DATABASE_URL to run the PostgreSQL telemetry store tests")
-    assert base
-    url = base.replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    except psycopg.OperationalError as exc:
-        need_service(f"PostgreSQL at {url} unavailable: {exc}")
-    pg = PostgresStore(url, schema=SCHEMA)
-    yield pg
-    pg.close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+    yield from open_store(request.param, SCHEMA)
 
 
 def _append(store: TelemetryStore, rows: Sequence[Row]) -> None:

@@ -154,8 +154,9 @@ def test_retention_and_parquet_export(tmp_path: Path) -> None:
 
 
 def test_a_file_from_before_merged_rollups_is_upgraded_on_open(tmp_path: Path) -> None:
-    """A store written with a primary key on readings and rollups without `last_ts` opens,
-    gets `last_ts` from its raw rows, and keeps merging correctly: a late reading does not
+    """A store written with a primary key on readings and rollups without `last_ts` (nor the
+    hours' minutes, mean sums and levels) opens, gets them from its rows, and keeps merging
+    correctly: a late reading does not
     become the bucket's last, a newer one does, and a repeated one is not counted."""
     import duckdb
 
@@ -184,4 +185,12 @@ def test_a_file_from_before_merged_rollups_is_upgraded_on_open(tmp_path: Path) -
     assert store.append(_batch([(1, 50, 2.0)])) == 1  # newer: the new last
     hour = store.rollups([1], T0, T0 + timedelta(hours=1), "1h").to_pylist()
     assert [(r["count"], r["last"]) for r in hour] == [(4, 2.0)]
+    figures = store.aggregate_rollups(
+        [1], T0, T0 + timedelta(hours=1), "1h", "SELECT minutes, avg_sum FROM rollups"
+    )
+    levels = store.aggregate_rollups(
+        [1], T0, T0 + timedelta(hours=1), "1h", "SELECT level, minutes FROM levels"
+    )
+    assert figures.to_pylist() == [{"minutes": 1, "avg_sum": 15.0 / 4}]
+    assert levels.to_pylist() == [{"level": 2, "minutes": 1}]  # the minute ended on 2.0
     store.close()

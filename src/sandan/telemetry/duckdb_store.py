@@ -17,7 +17,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sandan.telemetry import quality_sql
-from sandan.telemetry.store import GAP_FACTOR, READINGS, ROLLUPS, Resolution, rollup_window
+from sandan.telemetry.store import (
+    GAP_FACTOR,
+    LEVEL_CHECK,
+    READINGS,
+    ROLLUPS,
+    Resolution,
+    rollup_sources,
+    rollup_window,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -32,7 +40,12 @@ CREATE TABLE IF NOT EXISTS rollup_1m (
 );
 CREATE TABLE IF NOT EXISTS rollup_1h (
     tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, min DOUBLE, max DOUBLE, avg DOUBLE,
-    count BIGINT NOT NULL, last DOUBLE, last_ts TIMESTAMP, PRIMARY KEY (tag_id, bucket)
+    count BIGINT NOT NULL, last DOUBLE, last_ts TIMESTAMP, minutes BIGINT, avg_sum DOUBLE,
+    PRIMARY KEY (tag_id, bucket)
+);
+CREATE TABLE IF NOT EXISTS rollup_1h_levels (
+    tag_id INTEGER NOT NULL, bucket TIMESTAMP NOT NULL, level UTINYINT NOT NULL,
+    minutes BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS latest (
     tag_id INTEGER PRIMARY KEY,
@@ -42,19 +55,66 @@ CREATE TABLE IF NOT EXISTS latest (
 );
 """
 
-# A file written before the rollups kept `last_ts` gets the column, filled from the raw rows
-# (a bucket whose rows retention removed keeps NULL: any later reading is then its last).
-_UPGRADE = {
-    table: f"""
+# The hour's figures from its minutes, for the hours in `hours(tag_id, bucket)`: the rollup
+# (the mean weighted by count, `last` from the newest minute), how many minutes have data and
+# the sum of their means (an integral at minute resolution: kW-minutes for a power tag), and
+# how many minutes ended on each whole value 0-15 (`LEVELS`: time in state of a state tag).
+_HOUR_OF_MINUTES = """
+    FROM rollup_1m m
+    SEMI JOIN hours h ON m.tag_id = h.tag_id AND time_bucket(INTERVAL 1 HOUR, m.bucket) = h.bucket
+    WHERE m.bucket >= (SELECT min(bucket) FROM hours)
+      AND m.bucket < (SELECT max(bucket) FROM hours) + INTERVAL 1 HOUR
+"""
+_HOURS_SQL = (
+    f"""
+    INSERT OR REPLACE INTO rollup_1h
+        (tag_id, bucket, min, max, avg, count, last, last_ts, minutes, avg_sum)
+    SELECT m.tag_id, time_bucket(INTERVAL 1 HOUR, m.bucket), min(m.min), max(m.max),
+           sum(m.avg * m.count) / sum(m.count), sum(m.count), arg_max(m.last, m.bucket),
+           max(m.last_ts), count(*), sum(m.avg)
+    {_HOUR_OF_MINUTES}
+    GROUP BY ALL
+    """,
+    """
+    DELETE FROM rollup_1h_levels l USING hours h
+    WHERE l.tag_id = h.tag_id AND l.bucket = h.bucket
+    """,
+    f"""
+    INSERT INTO rollup_1h_levels (tag_id, bucket, level, minutes)
+    SELECT m.tag_id, time_bucket(INTERVAL 1 HOUR, m.bucket), CAST(m.last AS UTINYINT), count(*)
+    {_HOUR_OF_MINUTES}
+      AND {LEVEL_CHECK.format(v="m.last")}
+    GROUP BY ALL
+    """,
+)
+
+# A file from before a column or table was added gets it, filled from what it holds (a bucket
+# whose raw rows retention removed keeps a NULL `last_ts`: any later reading is its last).
+_LAST_TS = """
     ALTER TABLE {table} ADD COLUMN last_ts TIMESTAMP;
     UPDATE {table} SET last_ts = r.ts FROM (
         SELECT tag_id, time_bucket(INTERVAL {width}, ts) AS bucket, max(ts) AS ts
         FROM readings WHERE quality < 2 GROUP BY ALL
     ) AS r
     WHERE {table}.last_ts IS NULL AND {table}.tag_id = r.tag_id AND {table}.bucket = r.bucket;
-    """
-    for table, width in (("rollup_1m", "1 MINUTE"), ("rollup_1h", "1 HOUR"))
-}
+"""
+_ALL_HOURS = """
+    CREATE OR REPLACE TEMP TABLE hours AS
+    SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 HOUR, bucket) AS bucket FROM rollup_1m
+"""
+_UPGRADES = (
+    (("rollup_1m", "last_ts"), (_LAST_TS.format(table="rollup_1m", width="1 MINUTE"),)),
+    (("rollup_1h", "last_ts"), (_LAST_TS.format(table="rollup_1h", width="1 HOUR"),)),
+    (
+        ("rollup_1h", "minutes"),
+        (
+            "ALTER TABLE rollup_1h ADD COLUMN minutes BIGINT",
+            "ALTER TABLE rollup_1h ADD COLUMN avg_sum DOUBLE",
+            _ALL_HOURS,
+            *_HOURS_SQL,
+        ),
+    ),
+)
 
 # An append is one transaction:
 # 1. `fresh`: the batch's readings not stored yet. Uniqueness on (tag_id, ts) is an anti-join
@@ -62,9 +122,10 @@ _UPGRADE = {
 #    zone maps keep that range small), not a primary key: DuckDB's ART index cost about four
 #    times the insert itself and lives in memory.
 # 2. the new rows are stored and `latest` moves forward;
-# 3. the rollups are merged, not recomputed: each touched bucket folds in the aggregate of its
+# 3. the minutes are merged, not recomputed: each touched minute folds in the aggregate of its
 #    new GOOD and SUSPECT readings (min, max, count-weighted mean, the value at the newest
-#    time), so a late reading costs its own rows, not a re-read of its minute.
+#    time), so a late reading costs its own rows, not a re-read of its minute;
+# 4. the touched hours are recomputed from their minutes (at most 60 rows a tag).
 _FRESH_SQL = """
     CREATE OR REPLACE TEMP TABLE fresh AS
     SELECT i.tag_id, i.ts, i.value, i.quality
@@ -84,23 +145,26 @@ _STORE_SQL = (
         ts = excluded.ts, value = excluded.value, quality = excluded.quality
     WHERE excluded.ts > latest.ts
     """,
-    *(
-        f"""
-        INSERT INTO {table}
-        SELECT tag_id, time_bucket(INTERVAL {width}, ts) AS bucket, min(value), max(value),
-               avg(value), count(*), arg_max(value, ts), max(ts)
-        FROM fresh WHERE quality < 2 GROUP BY ALL
-        ON CONFLICT (tag_id, bucket) DO UPDATE SET
-            min = least(min, excluded.min),
-            max = greatest(max, excluded.max),
-            avg = (avg * count + excluded.avg * excluded.count) / (count + excluded.count),
-            count = count + excluded.count,
-            last = CASE WHEN last_ts IS NULL OR excluded.last_ts >= last_ts
-                        THEN excluded.last ELSE last END,
-            last_ts = greatest(last_ts, excluded.last_ts)
-        """
-        for table, width in (("rollup_1m", "1 MINUTE"), ("rollup_1h", "1 HOUR"))
-    ),
+    """
+    INSERT INTO rollup_1m (tag_id, bucket, min, max, avg, count, last, last_ts)
+    SELECT tag_id, time_bucket(INTERVAL 1 MINUTE, ts) AS bucket, min(value), max(value),
+           avg(value), count(*), arg_max(value, ts), max(ts)
+    FROM fresh WHERE quality < 2 GROUP BY ALL
+    ON CONFLICT (tag_id, bucket) DO UPDATE SET
+        min = least(min, excluded.min),
+        max = greatest(max, excluded.max),
+        avg = (avg * count + excluded.avg * excluded.count) / (count + excluded.count),
+        count = count + excluded.count,
+        last = CASE WHEN last_ts IS NULL OR excluded.last_ts >= last_ts
+                    THEN excluded.last ELSE last END,
+        last_ts = greatest(last_ts, excluded.last_ts)
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE hours AS
+    SELECT DISTINCT tag_id, time_bucket(INTERVAL 1 HOUR, ts) AS bucket FROM fresh
+    WHERE quality < 2
+    """,
+    *_HOURS_SQL,
 )
 _ROLLUP_TABLES = {"1m": "rollup_1m", "1h": "rollup_1h"}
 
@@ -117,13 +181,14 @@ class DuckDBStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(self.path)
+        before = set(
+            self._con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()
+        )
         self._con.execute(_SCHEMA).fetchall()
-        have = self._con.execute(
-            "SELECT table_name FROM duckdb_columns() WHERE column_name = 'last_ts'"
-        ).fetchall()
-        for table, statement in _UPGRADE.items():
-            if (table,) not in have:
-                self._con.execute(statement).fetchall()
+        for column, statements in _UPGRADES:
+            if ("rollup_1m", "bucket") in before and column not in before:
+                for statement in statements:
+                    self._con.execute(statement).fetchall()
         self._lock = threading.Lock()
 
     def append(self, batch: pa.Table) -> int:
@@ -140,7 +205,7 @@ class DuckDBStore:
                 for statement in _STORE_SQL:
                     con.execute(statement).fetchall()
                 con.unregister("incoming")
-                con.execute("DROP TABLE fresh").fetchall()
+                con.execute("DROP TABLE fresh; DROP TABLE hours").fetchall()
                 con.execute("COMMIT").fetchall()
             except BaseException:
                 con.execute("ROLLBACK").fetchall()
@@ -194,16 +259,20 @@ class DuckDBStore:
         self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution, query: str
     ) -> pa.Table:
         ids, window = rollup_window(tag_ids, start, end)
-        source = (  # a semi-join on the ids and integer seconds: the cheapest per row
-            f"SELECT tag_id, epoch_us(bucket) // 1000000 AS t, min, max, avg, count, last "
-            f"FROM {_ROLLUP_TABLES[resolution]} WHERE tag_id IN (SELECT unnest([{ids}])) "
-            f"AND {window}"
+        where = f"WHERE tag_id IN (SELECT unnest([{ids}])) AND {window}"
+        extra = "" if resolution == "1m" else ", minutes, avg_sum"
+        sources = rollup_sources(  # a semi-join on the ids and integer seconds: cheapest per row
+            resolution,
+            f"SELECT tag_id, epoch_us(bucket) // 1000000 AS t, min, max, avg, count, last{extra} "
+            f"FROM {_ROLLUP_TABLES[resolution]} {where}",
+            "SELECT tag_id, epoch_us(bucket) // 1000000 AS t, level, minutes "
+            f"FROM rollup_1h_levels {where}",
         )
         with self._lock:  # a cursor of its own: the read does not hold up appends
             cursor = self._con.cursor()
         try:
             result: pa.Table = cursor.sql(
-                f"WITH rollups AS ({source}) SELECT * FROM ({query}) AS q"
+                f"{sources} SELECT * FROM ({query}) AS q"
             ).to_arrow_table()
         finally:
             cursor.close()
@@ -256,6 +325,11 @@ class DuckDBStore:
                     {"cutoff": _naive_utc(now) - age},
                 ).fetchall()
                 deleted[resolution] = int(rows[0][0]) if rows else 0
+                if resolution == "1h":  # the hours' levels go with them
+                    self._con.execute(
+                        "DELETE FROM rollup_1h_levels WHERE bucket < $cutoff",
+                        {"cutoff": _naive_utc(now) - age},
+                    ).fetchall()
         return deleted
 
     def export_parquet(

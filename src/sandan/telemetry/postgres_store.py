@@ -6,7 +6,8 @@ Tables live in their own schema (``telemetry`` by default):
   partition is created the first time a batch touches its day, and retention drops whole days;
 - ``latest``, the newest reading of each tag;
 - ``rollup_1m`` and ``rollup_1h``, recomputed for every bucket an append touches, so a rollup
-  always equals an aggregate of the raw GOOD and SUSPECT readings (late readings included).
+  always equals an aggregate of the raw GOOD and SUSPECT readings (late readings included);
+  ``rollup_1h_levels``, the minutes of each hour per whole value 0-15 (time in state).
 
 Timestamps are naive UTC (``timestamp`` without time zone, microseconds), as in the Arrow
 schemas. No Python object is made per reading: a batch goes in as a binary COPY stream built
@@ -42,9 +43,11 @@ from sandan.telemetry import quality_sql
 from sandan.telemetry.store import (
     BAD,
     GAP_FACTOR,
+    LEVEL_CHECK,
     READINGS,
     ROLLUPS,
     Resolution,
+    rollup_sources,
     rollup_window,
 )
 
@@ -118,6 +121,17 @@ _TABLES = (
         PRIMARY KEY (tag_id, bucket)
     )
     """,
+    # Added later: a store created before gets them, filled from its minutes (`_BACKFILL`).
+    """
+    ALTER TABLE {s}.rollup_1h
+        ADD COLUMN IF NOT EXISTS minutes bigint, ADD COLUMN IF NOT EXISTS avg_sum double precision
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS {s}.rollup_1h_levels (
+        tag_id integer NOT NULL, bucket timestamp NOT NULL, level smallint NOT NULL,
+        minutes bigint NOT NULL, PRIMARY KEY (tag_id, bucket, level)
+    )
+    """,
 )
 
 # Per connection: the staging table a batch is copied into. Each row carries flags (see above)
@@ -179,25 +193,48 @@ _WEIGHTED_AVG = (
 )
 
 # Then each touched hour from its (just recomputed) minutes: the same aggregate as over the raw
-# rows (the average weighted by count), from 60 rows an hour instead of one per reading.
-_ROLLUP_1H = f"""
-INSERT INTO {{s}}.rollup_1h AS r (tag_id, bucket, min, max, avg, count, last)
-SELECT h.tag_id, h.hour, a.min, a.max, a.avg, a.count, a.last
-FROM (
+# rows (the average weighted by count), from 60 rows an hour instead of one per reading; with
+# the minutes that have data and the sum of their means, and the minutes that ended on each
+# whole value 0-15 (`store.LEVELS`).
+_TOUCHED_HOURS = f"""
     SELECT tag_id, date_trunc('hour', ts) AS hour FROM pg_temp.sandan_stage
     WHERE flags & {_FIRST_HOUR} <> 0
-) h
+"""
+_ROLLUP_1H = f"""
+INSERT INTO {{s}}.rollup_1h AS r (tag_id, bucket, min, max, avg, count, last, minutes, avg_sum)
+SELECT h.tag_id, h.hour, a.min, a.max, a.avg, a.count, a.last, a.minutes, a.avg_sum
+FROM ({{hours}}) h
 CROSS JOIN LATERAL (
     SELECT min(m.min) AS min, max(m.max) AS max,
            {_WEIGHTED_AVG} AS avg, sum(m.count)::bigint AS count,
-           (array_agg(m.last ORDER BY m.bucket DESC))[1] AS last
+           (array_agg(m.last ORDER BY m.bucket DESC))[1] AS last,
+           count(*) AS minutes, sum(m.avg) AS avg_sum
     FROM {{s}}.rollup_1m m
     WHERE m.tag_id = h.tag_id AND m.bucket >= h.hour AND m.bucket < h.hour + interval '1 hour'
 ) a
 WHERE a.count > 0
 ON CONFLICT (tag_id, bucket) DO UPDATE SET
     min = excluded.min, max = excluded.max, avg = excluded.avg,
-    count = excluded.count, last = excluded.last
+    count = excluded.count, last = excluded.last,
+    minutes = excluded.minutes, avg_sum = excluded.avg_sum
+"""
+_LEVELS_1H = (
+    """
+    DELETE FROM {s}.rollup_1h_levels l USING ({hours}) h
+    WHERE l.tag_id = h.tag_id AND l.bucket = h.hour
+    """,
+    f"""
+    INSERT INTO {{s}}.rollup_1h_levels (tag_id, bucket, level, minutes)
+    SELECT m.tag_id, h.hour, m.last::smallint, count(*)
+    FROM ({{hours}}) h JOIN {{s}}.rollup_1m m
+      ON m.tag_id = h.tag_id AND m.bucket >= h.hour AND m.bucket < h.hour + interval '1 hour'
+    WHERE {LEVEL_CHECK.format(v="m.last")}
+    GROUP BY m.tag_id, h.hour, m.last
+    """,
+)
+# A store from before `minutes`, `avg_sum` and the levels: every hour, once.
+_BACKFILL_HOURS = """
+    SELECT DISTINCT tag_id, date_trunc('hour', bucket) AS hour FROM {s}.rollup_1m
 """
 
 
@@ -454,6 +491,12 @@ class PostgresStore:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
             for statement in _TABLES:
                 conn.execute(self._sql(statement))
+            stale = conn.execute(
+                self._sql("SELECT 1 FROM {s}.rollup_1h WHERE minutes IS NULL LIMIT 1")
+            ).fetchone()
+            if stale:
+                for statement in (_ROLLUP_1H, *_LEVELS_1H):
+                    conn.execute(self._sql(statement.replace("{hours}", _BACKFILL_HOURS)))
 
     def _partition(self, day: date) -> str:
         return f"{self._s}.readings_{day:%Y%m%d}"
@@ -523,7 +566,8 @@ class PostgresStore:
             inserted = cur.rowcount
             cur.execute(self._sql(_LATEST_SQL))
             cur.execute(self._sql(_ROLLUP_1M))
-            cur.execute(self._sql(_ROLLUP_1H))
+            for statement in (_ROLLUP_1H, *_LEVELS_1H):
+                cur.execute(self._sql(statement.replace("{hours}", _TOUCHED_HOURS)))
         return inserted
 
     def latest(self, tag_ids: list[int]) -> pa.Table:
@@ -585,13 +629,16 @@ class PostgresStore:
         self, tag_ids: list[int], start: datetime, end: datetime, resolution: Resolution, query: str
     ) -> pa.Table:
         ids, window = rollup_window(tag_ids, start, end)
-        table = {"1m": "rollup_1m", "1h": "rollup_1h"}[resolution]
-        source = (
-            "SELECT tag_id, CAST(EXTRACT(EPOCH FROM bucket) AS BIGINT) AS t, min, max, avg, "
-            f"count, last FROM {self._s}.{table} "
-            f"WHERE tag_id = ANY('{{{ids if tag_ids else ''}}}'::int4[]) AND {window}"
+        where = f"WHERE tag_id = ANY('{{{ids if tag_ids else ''}}}'::int4[]) AND {window}"
+        seconds = "CAST(EXTRACT(EPOCH FROM bucket) AS BIGINT) AS t"
+        extra = "" if resolution == "1m" else ", minutes, avg_sum"
+        sources = rollup_sources(
+            resolution,
+            f"SELECT tag_id, {seconds}, min, max, avg, count, last{extra} "
+            f"FROM {self._s}.{_ROLLUP_TABLES[resolution]} {where}",
+            f"SELECT tag_id, {seconds}, level, minutes FROM {self._s}.rollup_1h_levels {where}",
         )
-        statement = f"WITH rollups AS ({source}) SELECT * FROM ({query}) AS q"
+        statement = f"{sources} SELECT * FROM ({query}) AS q"
         copy_out = f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, HEADER)"
         with self._connection() as conn, conn.cursor() as cur, cur.copy(copy_out) as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
@@ -654,6 +701,10 @@ class PostgresStore:
                         (cutoff,),
                     )
                     deleted[resolution] = cur.rowcount
+                    if resolution == "1h":  # the hours' levels go with them
+                        cur.execute(
+                            f"DELETE FROM {self._s}.rollup_1h_levels WHERE bucket < %s", (cutoff,)
+                        )
         return deleted
 
     def _drop_raw(self, conn: Connection, cutoff: datetime) -> int:

@@ -46,6 +46,13 @@ ROLLUPS = pa.schema(
     ]
 )
 
+# The 1-hour rollups also keep, for analytics over months, how many minutes of the hour have
+# data (`minutes`) and the sum of their means (`avg_sum`: kW-minutes for a power tag), and
+# per hour how many minutes ended on each whole value 0-15 (`levels`: the minutes in each
+# state of a state tag), so a month of time in state is read from hours, not minutes.
+LEVELS = 16
+LEVEL_CHECK = "{v} >= 0 AND {v} < 16 AND {v} = floor({v})"
+
 
 # Gaps: a tag is silent for longer than GAP_FACTOR × its sampling interval. A gap is reported
 # clipped to the window asked for: `start` is the last reading before the silence (or the
@@ -112,8 +119,10 @@ class TelemetryStore(Protocol):
     ) -> pa.Table:
         """Run `query` over the buckets of the tags in [start, end) inside the store, so a
         month of minutes is reduced where it lies (analytics). `query` selects from
-        `rollups(tag_id, t, min, max, avg, count, last)`, `t` the bucket's start in Unix
-        seconds. It is code, never user text, in SQL both backends run (no parameters)."""
+        `rollups(tag_id, t, min, max, avg, count, last, minutes, avg_sum)` and
+        `levels(tag_id, t, level, minutes)`, `t` the bucket's start in Unix seconds (at 1m a
+        bucket is one minute: `minutes` 1, `avg_sum` its avg, `levels` its whole `last`). It
+        is code, never user text, in SQL both backends run (no parameters)."""
         ...
 
     def gaps(
@@ -161,6 +170,18 @@ class TelemetryStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def rollup_sources(resolution: Resolution, rollups: str, levels: str) -> str:
+    """The `rollups` and `levels` of an aggregate query, from the selections of the store's
+    rollup table (`t` in seconds added) and 1-hour level table (both already filtered)."""
+    if resolution == "1m":
+        rollups = f"SELECT *, 1 AS minutes, avg AS avg_sum FROM ({rollups}) AS r"
+        levels = (
+            f"SELECT tag_id, t, CAST(last AS INTEGER) AS level, 1 AS minutes FROM rollups "
+            f"WHERE {LEVEL_CHECK.format(v='last')}"
+        )
+    return f"WITH rollups AS ({rollups}), levels AS ({levels})"
 
 
 def rollup_window(tag_ids: list[int], start: datetime, end: datetime) -> tuple[str, str]:
