@@ -10,8 +10,9 @@ numpy; the two must agree. Target (issue 3): at most 1 s.
 
 The minutes are written straight into the store's rollup tables (as the store would keep them
 from one reading every 10 s: a state that holds over each minute, counters that grow, power
-that follows the state), day by day for all machines, as ingest would; the hours are then
-recomputed from the minutes with the store's own rule.
+that follows the state), day by day for all machines, as ingest would; the hours (rollups,
+minutes, mean sums and levels) are then recomputed from the minutes by the store
+(`DuckDBStore.rebuild_hours`, the rule an append applies to the hours it touches).
 """
 
 from __future__ import annotations
@@ -153,17 +154,13 @@ def _write(store: DuckDBStore, tags: np.ndarray, days: int, rng: np.random.Gener
                 schema=ROLLUPS,
             )
             store._con.register("minutes_in", table)
-            store._con.execute("INSERT INTO rollup_1m SELECT * FROM minutes_in")
+            store._con.execute(
+                "INSERT INTO rollup_1m (tag_id, bucket, min, max, avg, count, last) "
+                "SELECT * FROM minutes_in"
+            )
             store._con.unregister("minutes_in")
             rows += table.num_rows
-    store._con.execute(
-        """
-        INSERT INTO rollup_1h
-        SELECT tag_id, time_bucket(INTERVAL 1 HOUR, bucket) AS hour, min(min), max(max),
-               sum(avg * count) / sum(count), sum(count), arg_max(last, bucket)
-        FROM rollup_1m GROUP BY ALL
-        """
-    )
+    store.rebuild_hours()
     store._con.execute("CHECKPOINT")
     return rows
 

@@ -5,8 +5,10 @@ that run inside the telemetry store and numpy (no Python per minute, no query pe
   reading (a machine without one, with a power tag and a state rule: in the band of the
   minute's mean power, `states.state_sql`); where a tag is silent, its last state holds for
   up to 14 more minutes (15 with its own: `STATE_HOLD_S`), after that the silence is a gap.
-  The holding is worked out only for tags that have holes, so a month of a dense company is
-  one grouped scan.
+  State tags are read from the store's 1-hour levels (the minutes of each hour that ended on
+  each state) and power from the hours' sums of minute means, the hour under way from its
+  minutes; the holding is worked out from the minutes only for tags that have holes, so a
+  month of a dense company is two small grouped scans.
 - Output and rejects: the growth of the counters hour by hour (1-hour rollups): the last
   value of an hour minus that of the hour before; a drop is a reset, counted from the new
   value (as `service._delta` does per reading). A reset shows as a value below the hour
@@ -117,12 +119,13 @@ def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _gappy(table: pa.Table, tag_ids: np.ndarray, minutes: int) -> np.ndarray:
-    """Tags of `tag_ids` with fewer buckets than the window has whole minutes: only these
-    need the holding query (a dense month is then one grouped scan)."""
-    tags = column(table, "tag_id").astype(np.int64)
-    index = np.searchsorted(tag_ids, tags)
-    count = np.bincount(index, weights=column(table, "n", 0), minlength=len(tag_ids))
+def _gappy(tables: list[pa.Table], tag_ids: np.ndarray, minutes: int) -> np.ndarray:
+    """Tags of `tag_ids` with fewer minutes (column `n`) than the window has whole minutes:
+    only these need the holding query (a dense month is then one grouped scan)."""
+    count = np.zeros(len(tag_ids) + 1)
+    for table in tables:
+        index = np.searchsorted(tag_ids, column(table, "tag_id").astype(np.int64))
+        count += np.bincount(index, weights=column(table, "n", 0), minlength=len(tag_ids) + 1)
     gappy: np.ndarray = tag_ids[count[: len(tag_ids)] < minutes]
     return gappy
 
@@ -170,30 +173,45 @@ def compute(
         keep = (machine >= 0) & (when >= 0)
         np.add.at(kwh, (machine[keep], when[keep]), column(table, "kw", 0)[keep] / 60)
 
+    def read_hours(ids: np.ndarray, query: str) -> list[pa.Table]:
+        """`query` over the window's whole hours (1-hour figures), then over the minutes of
+        the hour under way: a month is 720 rows a tag, not 43,200."""
+        top = max(start, limit // 3600 * 3600)
+        parts = [read(ids, start, top, "1h", query)] if top > start else []
+        return parts + ([read(ids, top, limit, "1m", query)] if limit > top else [])
+
     state_ids = np.unique(role["state"][role["state"] >= 0])
+    banded = np.array(sorted(power_rules(machines, rules or {})), np.int64)
     power_ids = np.unique(role["power"][role["power"] >= 0])
     holes: list[np.ndarray] = []
     if len(state_ids):
-        own = read(
-            state_ids,
-            start,
-            limit,
-            "1m",
-            f"SELECT tag_id, {period} AS p, {state} AS s, count(*) AS n "
-            f"FROM rollups{rule_join} GROUP BY tag_id, p, s",
+        own = read_hours(  # time in state: the minutes ended on each state
+            np.setdiff1d(state_ids, banded),
+            f"SELECT tag_id, {period} AS p, level AS s, sum(minutes) AS n "
+            "FROM levels GROUP BY tag_id, p, s",
         )
-        add_states(own)
+        if len(banded):  # states banded from each minute's mean power
+            own.append(
+                read(
+                    banded,
+                    start,
+                    limit,
+                    "1m",
+                    f"SELECT tag_id, {period} AS p, {state} AS s, count(*) AS n "
+                    f"FROM rollups{rule_join} GROUP BY tag_id, p, s",
+                )
+            )
+        for table in own:
+            add_states(table)
         holes.append(_gappy(own, state_ids, minutes))
     if len(power_ids):
-        own = read(
+        own = read_hours(
             power_ids,
-            start,
-            limit,
-            "1m",
-            f"SELECT tag_id, {period} AS p, count(*) AS n, sum(avg) AS kw "
+            f"SELECT tag_id, {period} AS p, sum(minutes) AS n, sum(avg_sum) AS kw "
             "FROM rollups GROUP BY tag_id, p",
         )
-        add_energy(own)
+        for table in own:
+            add_energy(table)
         holes.append(_gappy(own, power_ids, minutes))
     held = np.concatenate(holes) if holes else np.zeros(0, np.int64)
     if len(held):

@@ -112,6 +112,7 @@ _UPGRADES = (
             "ALTER TABLE rollup_1h ADD COLUMN avg_sum DOUBLE",
             _ALL_HOURS,
             *_HOURS_SQL,
+            "DROP TABLE hours",
         ),
     ),
 )
@@ -211,6 +212,13 @@ class DuckDBStore:
                 con.execute("ROLLBACK").fetchall()
                 raise
         return int(rows[0][0]) if rows else 0
+
+    def rebuild_hours(self) -> None:
+        """Recompute every hour (rollup, minutes, mean sums, levels) from the minutes: after
+        minute rollups were loaded in bulk (the OEE benchmark), or to repair a file."""
+        with self._lock:
+            for statement in (_ALL_HOURS, *_HOURS_SQL, "DROP TABLE hours"):
+                self._con.execute(statement).fetchall()
 
     def latest(self, tag_ids: list[int]) -> pa.Table:
         if not tag_ids:
