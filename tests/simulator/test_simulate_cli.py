@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -279,14 +280,20 @@ async def test_sparkplug_ingest_accepts_every_simulated_device(
     store.close()
 
 
-async def test_opcua_machine_serves_its_registered_nodes(ctx: Context) -> None:
+def seeded_opcua_machine(ctx: Context) -> tuple[int, str, list[Any]]:
+    """A registry seeded with one factory whose first machine is an OPC UA server on a free
+    port: (device id, endpoint, the device's `protocol_tag_rows`)."""
     port = free_port()
     assert seed_registry(ctx.db, "json", 1, opcua=1, opcua_port=port)
     with ctx.db.unit() as s:
-        rows = registry.protocol_tag_rows(s, "opcua")
+        rows = list(registry.protocol_tag_rows(s, "opcua"))
     (device_id,) = {r[0] for r in rows}
-    endpoint = rows[0][2]
-    assert endpoint == f"opc.tcp://127.0.0.1:{port}/sandan/"
+    assert rows[0][2] == f"opc.tcp://127.0.0.1:{port}/sandan/"
+    return device_id, rows[0][2], rows
+
+
+async def test_opcua_machine_serves_its_registered_nodes(ctx: Context) -> None:
+    device_id, endpoint, rows = seeded_opcua_machine(ctx)
     nodes = {r[4]: (r[5], r[6]) for r in rows if r[6] != "str"}
     config = SimulateConfig(opcua=1, rate=0.2, devices=frozenset({device_id}))
     sim = Simulation(ctx.db, config)

@@ -204,6 +204,7 @@ def ingest_opcua(
         lambda: (
             f"stopped: {stats.received} values, {stats.stored} readings stored, "
             f"{stats.rejected} rejected"
+            + "".join(f", {n} refused: {why}" for why, n in sorted(stats.refusals.items()))
         ),
     )
 

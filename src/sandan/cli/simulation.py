@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from sandan.cli.common import DataDir, _context, _progress, _settings, app, console
 from sandan.settings import Settings
@@ -28,6 +30,10 @@ def simulate(
     ] = None,
     opcua: Annotated[int, typer.Option(help="Serve this many OPC UA machines.")] = 0,
     opcua_port: Annotated[int, typer.Option(help="Seeding: first OPC UA server port.")] = 48400,
+    opcua_secure: Annotated[
+        bool,
+        typer.Option(help="OPC UA servers require Basic256Sha256/SignAndEncrypt and a login."),
+    ] = False,
     rate: Annotated[float, typer.Option(help="Seconds between steps.")] = 1.0,
     duration: Annotated[float | None, typer.Option(help="Stop after seconds.")] = None,
     seed_registry: Annotated[
@@ -51,8 +57,10 @@ def simulate(
         _seed_simulated(settings, protocol, factories, tags_per_factory, (opcua, opcua_port))
     if duration == 0:  # seeding only
         return
+    from sandan.simulator.opcua_server import server_security
     from sandan.simulator.run import SimulateConfig
 
+    secured = opcua > 0 and opcua_secure
     config = SimulateConfig(
         protocol=protocol,
         mqtt_url=mqtt_url or settings.mqtt_url,
@@ -60,6 +68,7 @@ def simulate(
         api_url=api_url,
         token=token,
         opcua=opcua,
+        opcua_security=server_security(_simulator_dir(settings)) if secured else None,
         rate=rate,
         duration=duration,
         devices=frozenset(device) if device else None,
@@ -92,6 +101,27 @@ def _seed_simulated(
         console.print("The registry already has a complex: publishing for its devices.")
 
 
+def _simulator_dir(settings: Settings) -> Path:
+    path = settings.data_dir / "opcua" / "simulator"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secured_note(settings: Settings, config: SimulateConfig, endpoints: list[str]) -> str:
+    """Write the collector's security file for the served machines; say how to use it."""
+    from sandan.simulator.opcua_server import collector_file
+    from sandan.telemetry.opcua_security import trusted_dir
+
+    security = config.opcua_security
+    assert security is not None
+    path = collector_file(_simulator_dir(settings) / "collector.toml", endpoints, security)
+    return (
+        f"OPC UA servers need Basic256Sha256/SignAndEncrypt and user {security.username}. "
+        f"Collector: SANDAN_OPCUA_SECURITY_FILE={path}; trust the servers by copying "
+        f"{security.certificate.cert_path} into {trusted_dir(settings)}"
+    )
+
+
 def _run_simulation(settings: Settings, config: SimulateConfig) -> None:
     import math
     import signal
@@ -113,8 +143,11 @@ def _run_simulation(settings: Settings, config: SimulateConfig) -> None:
         else:
             await sim.prepare()
         report = sim.report
+        if config.opcua_security is not None and sim.machines:
+            endpoints = [m.endpoint for m in sim.machines]
+            report.notes.append(_secured_note(settings, config, endpoints))
         for note in report.notes:
-            console.print(f"[yellow]{note}[/]")
+            console.print(f"[yellow]{escape(note)}[/]")
         console.print(
             f"{report.devices} devices, {report.tags} tags over {config.protocol}"
             + (f"; {report.served} OPC UA servers" if report.served else "")

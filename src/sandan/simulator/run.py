@@ -28,7 +28,7 @@ from sandan.settings import Settings
 from sandan.simulator import opcua_server
 from sandan.simulator.machines import ComplexSimulator, TagRow
 from sandan.simulator.mqtt_client import Broker
-from sandan.simulator.opcua_server import ServedMachine, ServedTag
+from sandan.simulator.opcua_server import ServedMachine, ServedTag, ServerSecurity
 from sandan.simulator.publish import (
     HttpPublisher,
     JsonPublisher,
@@ -67,6 +67,7 @@ class SimulateConfig:
     api_url: str = "http://127.0.0.1:8000"
     token: str | None = None
     opcua: int = 0
+    opcua_security: ServerSecurity | None = None  # the OPC UA servers secured
     rate: float = 1.0
     duration: float | None = None
     devices: frozenset[int] | None = None  # only these device ids
@@ -202,7 +203,9 @@ class Simulation:
         values = sim.step(config.rate)
         self._last_ms = _now_ms()
         try:
-            await opcua_server.start_all(self.machines, values.tolist(), progress)
+            await opcua_server.start_all(
+                self.machines, values.tolist(), progress, config.opcua_security
+            )
             if rest:
                 self.publisher = publisher
                 await publisher.start(self._last_ms, values)

@@ -12,6 +12,7 @@ from sandan.telemetry.opcua_security.config import (
     OpcUaSecurity,
     endpoint_key,
     load_opcua_security,
+    trusted_dir,
 )
 from sandan.telemetry.opcua_security.pki import (
     ApplicationCertificate,
@@ -33,4 +34,5 @@ __all__ = [
     "load_opcua_security",
     "refusal_of",
     "secure_client",
+    "trusted_dir",
 ]

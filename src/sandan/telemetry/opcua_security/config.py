@@ -50,6 +50,7 @@ __all__ = [
     "PolicyName",
     "endpoint_key",
     "load_opcua_security",
+    "trusted_dir",
 ]
 
 log = structlog.get_logger(__name__)
@@ -157,8 +158,7 @@ def load_opcua_security(
         certificate = application_certificate(
             settings.opcua_cert, settings.opcua_key, settings.data_dir
         )
-        pki = settings.data_dir / "opcua" / "pki"
-        trust = TrustList(settings.opcua_trusted_dir or pki / "trusted", pki / "rejected")
+        trust = TrustList(trusted_dir(settings), settings.data_dir / "opcua" / "pki" / "rejected")
         trust.trusted_dir.mkdir(parents=True, exist_ok=True)  # show where certificates go
     resolved: dict[str, EndpointSecurity] = {}
     for key, (where, entry, password) in checked.items():
@@ -176,6 +176,11 @@ def load_opcua_security(
         )
     default = resolved.pop("", None)
     return OpcUaSecurity(resolved, default, certificate)
+
+
+def trusted_dir(settings: Settings) -> Path:
+    """Where trusted server (and CA) certificates go: SANDAN_OPCUA_TRUSTED_DIR or the default."""
+    return settings.opcua_trusted_dir or settings.data_dir / "opcua" / "pki" / "trusted"
 
 
 def _parse(path: Path) -> _File:

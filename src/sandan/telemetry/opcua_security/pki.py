@@ -37,7 +37,13 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-__all__ = ["ApplicationCertificate", "SecurityConfigError", "TrustList", "application_certificate"]
+__all__ = [
+    "ApplicationCertificate",
+    "SecurityConfigError",
+    "TrustList",
+    "application_certificate",
+    "own_certificate",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -74,13 +80,27 @@ def application_certificate(
     if cert is not None and key is not None:
         return _load_pair(cert, key, "SANDAN_OPCUA_CERT", "SANDAN_OPCUA_KEY")
     pki = data_dir / "opcua" / "pki"
-    cert_path, key_path = pki / "own" / "cert.der", pki / "private" / "key.pem"
+    host = socket.gethostname()
+    return own_certificate(
+        pki / "own" / "cert.der",
+        pki / "private" / "key.pem",
+        f"urn:{host}:sandan:opcua-collector",
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+        host,
+    )
+
+
+def own_certificate(
+    cert_path: Path, key_path: Path, uri: str, usage: x509.ObjectIdentifier, host: str
+) -> ApplicationCertificate:
+    """The self-signed pair at these paths, generated when missing or expired and otherwise
+    reused as it is (its URI too), so whoever trusts it keeps trusting it."""
     if cert_path.exists() and key_path.exists():
         loaded = _load_pair(cert_path, key_path, str(cert_path), str(key_path))
         if _x509(loaded.cert_der).not_valid_after_utc > datetime.now(UTC):
             return loaded
-        log.warning("opcua.client_certificate_expired", path=str(cert_path))
-    return _generate(cert_path, key_path)
+        log.warning("opcua.own_certificate_expired", path=str(cert_path))
+    return _generate(cert_path, key_path, uri, usage, host)
 
 
 def _load_pair(cert: Path, key: Path, cert_name: str, key_name: str) -> ApplicationCertificate:
@@ -119,16 +139,16 @@ def _load_pair(cert: Path, key: Path, cert_name: str, key_name: str) -> Applicat
     )
 
 
-def _generate(cert_path: Path, key_path: Path) -> ApplicationCertificate:
-    host = socket.gethostname()
-    uri = f"urn:{host}:sandan:opcua-collector"
+def _generate(
+    cert_path: Path, key_path: Path, uri: str, usage: x509.ObjectIdentifier, host: str
+) -> ApplicationCertificate:
     key = cert_gen.generate_private_key()  # RSA 2048
     certificate = cert_gen.generate_self_signed_app_certificate(
         key,
         uri,
         {"organizationName": "Sandan"},
         [x509.UniformResourceIdentifier(uri), x509.DNSName(host)],
-        [ExtendedKeyUsageOID.CLIENT_AUTH],
+        [usage],
         days=GENERATED_DAYS,
     )  # signed with SHA-256
     cert_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +160,7 @@ def _generate(cert_path: Path, key_path: Path) -> ApplicationCertificate:
     key_path.chmod(0o600)  # also when the file existed with wider rights
     der = certificate.public_bytes(Encoding.DER)
     cert_path.write_bytes(der)
-    log.info("opcua.client_certificate_generated", path=str(cert_path), application_uri=uri)
+    log.info("opcua.own_certificate_generated", path=str(cert_path), application_uri=uri)
     return ApplicationCertificate(
         cert_der=der,
         key_der=key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),
