@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ import pytest
 from conftest import free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -185,6 +186,21 @@ def log_in(page: Page, server: Server, email: str, next_path: str = "/") -> None
     page.locator("#login-password").fill(PASSWORD)
     page.locator("#login-button").click()
     expect(page).to_have_url(url_re(server, next_path))
+
+
+@contextmanager
+def api_as(server: Server, email: str) -> Iterator[httpx.Client]:
+    """An API client logged in as `email` (it keeps the session cookie)."""
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        answer = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        yield client
+
+
+def choose(page: Page, select: Locator, option: str) -> None:
+    """Pick an option of a Quasar select by its visible text."""
+    select.click()
+    page.locator(".q-menu .q-item").filter(has_text=option).first.click()
 
 
 def wait_for_chart(page: Page) -> None:

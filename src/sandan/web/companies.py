@@ -126,6 +126,9 @@ def register(ctx: Context) -> None:
                 "생산·에너지 요약" if page.lang == "ko" else "Production and energy",
                 f"/companies/{company.id}/summary",
             ).props('id="summary-link"')
+            ui.link(page.t("dq_link"), f"/companies/{company.id}/quality").props(
+                'id="quality-link"'
+            )
         with ui.row().classes("w-full no-wrap gap-4 items-start"):
             with ui.card().classes("w-1/3"):
                 division = ksic_division(company.ksic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandan.web.i18n_hazards import HAZARD_TEXTS
 from sandan.web.i18n_logistics import LOGISTICS_TEXTS
+from sandan.web.i18n_quality import QUALITY_TEXTS
 from sandan.web.i18n_safety import SAFETY_TEXTS
 from sandan.web.i18n_sharing_files import SHARING_FILE_TEXTS
 
@@ -322,6 +323,7 @@ TEXTS.update(SAFETY_TEXTS)
 TEXTS.update(HAZARD_TEXTS)
 TEXTS.update(LOGISTICS_TEXTS)
 TEXTS.update(SHARING_FILE_TEXTS)
+TEXTS.update(QUALITY_TEXTS)
 
 
 def role_name(role: str, lang: str) -> str:

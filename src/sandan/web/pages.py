@@ -19,6 +19,7 @@ from sandan.web import (
     logistics_stock,
     oee,
     overview,
+    quality,
     safety,
     safety_incident,
     safety_register,
@@ -38,7 +39,7 @@ def mount_ui(app: FastAPI, ctx: Context, store: TelemetryStore) -> None:
     logistics_picking.register(ctx)  # warehouse clerk: /logistics/picking
     logistics_stock.register(ctx)  # /logistics/stock and /logistics/docks
     logistics_billing.register(ctx)  # tenants' monthly bills: /logistics/billing
-    for area_with_store in (live, oee, summary, sharing, sharing_benchmarks):
+    for area_with_store in (live, oee, summary, quality, sharing, sharing_benchmarks):
         area_with_store.register(ctx, store)
     safety.register(ctx, app.state.safety_alerts, store)
     ui.run_with(
