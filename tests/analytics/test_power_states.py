@@ -35,6 +35,7 @@ from sandan.core.audit.models import AuditEntry
 from sandan.core.context import Context
 from sandan.core.errors import ValidationFailed
 from sandan.core.identity.principal import Principal
+from sandan.core.identity.roles import ROLE_SCOPES, Role
 from sandan.core.pagination import PageParams
 from sandan.telemetry.store import TelemetryStore
 
@@ -151,6 +152,42 @@ def test_downtime_events_from_power(
         (plant["p1"], "idle", T0 + 60 * MINUTE, T0 + 70 * MINUTE),
         (plant["p1"], "down", T0 + 70 * MINUTE, T0 + 90 * MINUTE),
     ]
+
+
+def test_states_now_count_the_power_banded_machines(
+    ctx: Context, world: World, store: TelemetryStore, plant: dict[str, int]
+) -> None:
+    """The map's count per company: P1 by its latest power (40 kW: running), P2 by its state
+    tag (running), P3 (no rule) not at all."""
+    with ctx.db.unit(SYSTEM) as s:
+        states = service.machine_states(s, SYSTEM, store)
+    assert states[world.companies["A"]] == {1: 2}
+    with ctx.db.unit(SYSTEM) as s:
+        service.put_state_rule(s, SYSTEM, plant["p1"], 5.0, 50.0, "down")
+        states = service.machine_states(s, SYSTEM, store)
+    assert states[world.companies["A"]] == {1: 1, 2: 1}
+    admin_b = Principal(
+        kind="user",
+        name="admin-b",
+        company_id=world.companies["B"],
+        roles=frozenset({Role.company_admin}),
+        scopes=ROLE_SCOPES[Role.company_admin],
+    )
+    with ctx.db.unit(admin_b) as s:
+        assert world.companies["A"] not in service.machine_states(s, admin_b, store)
+
+
+def test_the_machines_a_page_offers_rules_for(
+    ctx: Context, world: World, store: TelemetryStore, plant: dict[str, int]
+) -> None:
+    """Power without a state tag: P1 (with its rule) and P3 (none yet); not P2."""
+    with ctx.db.unit(SYSTEM) as s:
+        offered = service.power_machines(s, SYSTEM, world.companies["A"])
+    assert [(m["machine_id"], m["line"]) for m in offered] == [
+        (plant["p1"], "LP · Line LP"),
+        (plant["p3"], "LP · Line LP"),
+    ]
+    assert offered[0]["rule"]["run_kw"] == 20.0 and offered[1]["rule"] is None
 
 
 def test_a_silent_power_meter_holds_its_band(

@@ -161,6 +161,7 @@ def power_machines(session: Session, principal: Principal, company_id: int) -> l
         {
             "machine_id": m.id,
             "label": m.label,
+            "line": m.line_label,
             "rule": rule_out(rules[m.id], m) if m.id in rules else None,
         }
         for m in bare

@@ -50,6 +50,13 @@ def _demo_hazards(session: Any) -> None:
     seed_hazards(session)
 
 
+def _demo_state_rules(session: Any) -> None:
+    """Power thresholds for the machines that meter power but send no state."""
+    from sandan.analytics.demo import seed_state_rules
+
+    seed_state_rules(session)
+
+
 @app.command()
 def demo(
     port: Annotated[int | None, typer.Option(help="Port (SANDAN_PORT, 8000).")] = None,
@@ -79,6 +86,7 @@ def demo(
             _demo_hazards(session)
             _demo_safety(session)
             _demo_warehouse(session)
+            _demo_state_rules(session)
     # The simulator runs inside the server (settings.simulate); on the first run it first
     # writes the last 20 minutes of history, so charts and OEE have data at once.
     if first_run:

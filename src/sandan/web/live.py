@@ -1,5 +1,6 @@
 """A company's live machine dashboard: machine states, power and output, refreshed every two
-seconds from the latest values; power of the last half hour from the 1-minute rollups."""
+seconds from the latest values (a machine without a state tag takes its state from its latest
+power through its state rule); power of the last half hour from the 1-minute rollups."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ LOSS_NAMES_KO = {
 
 
 def _machines(page: PageContext, company_id: int) -> tuple[str, list[dict[str, Any]]]:
-    """The company's machines with the ids of their state, power and output tags."""
+    """The company's machines with the ids of their state, power and output tags, and the
+    state rule of those whose state comes from power."""
     with page.ctx.db.unit(page.principal) as session:
         company = registry.get_company(session, page.principal, company_id)
         machines = session.scalars(
@@ -54,11 +56,16 @@ def _machines(page: PageContext, company_id: int) -> tuple[str, list[dict[str, A
             )
         ).all()
         name = company.name if page.lang == "ko" else (company.name_en or company.name)
-    by_machine: dict[int, dict[str, int]] = defaultdict(dict)
+        rules = oee_service.rules_for(session, page.principal, [m.id for m in machines])
+    by_machine: dict[int, dict[str, Any]] = defaultdict(dict)
     for tag in tags:
         if tag.machine_id is not None:
             role = "output" if tag.name in OUTPUT_TAGS else tag.name
             by_machine[tag.machine_id][role] = tag.id
+    for machine_id, rule in rules.items():
+        roles = by_machine[machine_id]
+        if "power" in roles and "state" not in roles:
+            roles["rule"] = rule
     return name, [
         {"id": m.id, "label": f"{m.code} · {m.name}", **by_machine.get(m.id, {})} for m in machines
     ]
@@ -118,12 +125,16 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             for machine in machines:
                 with ui.card().classes("w-56 p-2"):
                     ui.label(machine["label"]).classes("font-medium text-sm")
-                    sensor = "state" not in machine
+                    sensor = "state" not in machine and "rule" not in machine
                     badge = ui.badge(("센서" if ko else "Sensor") if sensor else "…").classes(
                         "" if sensor else "machine-state"
                     )
                     if sensor:
                         badge.props("color=blue-grey-5")
+                    if "rule" in machine:
+                        badge.classes("power-state").tooltip(
+                            "전력 기준 상태" if ko else "State from power thresholds"
+                        )
                     figures = ui.label("").classes("text-xs text-slate-600")
                     cards[machine["id"]] = (badge, figures)
 
@@ -142,6 +153,8 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             for machine in machines:
                 state = latest.get(machine.get("state", -1))
                 power = latest.get(machine.get("power", -1))
+                if "rule" in machine and power is not None:
+                    state = machine["rule"].state(power)
                 output = latest.get(machine.get("output", -1))
                 badge, figures = cards[machine["id"]]
                 if state is not None:
@@ -190,7 +203,7 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             planned = running = counted_running = effective = produced = good = 0.0
             with ctx.db.unit(principal) as session:
                 for machine in machines:
-                    if "state" not in machine:
+                    if "state" not in machine and "rule" not in machine:
                         continue
                     o = oee_service.machine_oee(
                         session, principal, store, machine["id"], end - timedelta(hours=1), end

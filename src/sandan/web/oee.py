@@ -1,5 +1,6 @@
 """A company's OEE page: ISO 22400 OEE by machine, line, day or shift with the six big losses,
-and the downtime events where an operator gives each stop its reason.
+the downtime events where an operator gives each stop its reason, and the power thresholds
+of machines without a state tag (web/state_rules.py).
 
 The figures come from the analytics report (summed elements, never averaged ratios); the
 page only chooses the window and the grouping and draws them."""
@@ -23,6 +24,7 @@ from sandan.registry import service as registry
 from sandan.telemetry.store import TelemetryStore
 from sandan.web.live import LOSS_NAMES_KO, STATE_NAMES
 from sandan.web.shell import PageContext, header, to_login, viewer
+from sandan.web.state_rules import StateRulesPanel
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 GROUPS = ("machine", "line", "day", "shift")
@@ -163,6 +165,7 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             .props('id="oee-table" dense flat')
         )
         downtime = DowntimePanel(page, store, company_id)
+        rules = StateRulesPanel(page, company_id, lambda: reload())
 
         def load() -> None:
             principal = page.still_allowed()
@@ -213,6 +216,7 @@ def register(ctx: Context, store: TelemetryStore) -> None:
         group.on_value_change(lambda _: load())
         ui.timer(0.3, load, once=True)
         ui.timer(0.6, lambda: downtime.load(WINDOWS[str(window.value)]), once=True)
+        ui.timer(0.9, rules.load, once=True)
         ui.timer(60.0, load)
         return None
 

@@ -9,10 +9,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from sandan.analytics import service as analytics
 from sandan.core.context import Context
 from sandan.registry import service
 from sandan.registry.validators import KSIC_DIVISIONS
-from sandan.telemetry import service as telemetry
 from sandan.telemetry.store import TelemetryStore
 from sandan.web import svgmap
 from sandan.web.i18n import division_name
@@ -166,7 +166,7 @@ def register(ctx: Context, store: TelemetryStore) -> None:
             if principal is None:
                 return
             with ctx.db.unit(principal) as session:
-                states = telemetry.machine_states(session, principal, store)
+                states = analytics.machine_states(session, principal, store)
             totals: Counter[int] = Counter()
             for per in states.values():
                 totals.update(per)
