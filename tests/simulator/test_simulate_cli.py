@@ -9,11 +9,9 @@ import contextlib
 import os
 import re
 import sys
-import threading
-import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,9 @@ import aiomqtt
 import httpx
 import orjson
 import pytest
-import uvicorn
 from asyncua import Client
 
 from conftest import World, free_port, need_service
-from sandan.app import create_app
 from sandan.core.context import Context
 from sandan.core.identity import service as identity
 from sandan.registry import service as registry
@@ -328,27 +324,6 @@ async def test_opcua_machine_serves_its_registered_nodes(ctx: Context) -> None:
         assert abs(stamp.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(seconds=30)
     if "state" in second:
         assert second["state"][0] in range(5)
-
-
-@pytest.fixture
-def api(settings: Settings, ctx: Context) -> Iterator[str]:
-    """The platform served by uvicorn on a free port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, with_ui=False, ctx=ctx),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 async def _http_run(

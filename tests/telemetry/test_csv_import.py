@@ -14,7 +14,7 @@ from conftest import World
 from sandan.cli import app as cli
 from sandan.core.context import Context
 from sandan.settings import Settings
-from sandan.telemetry import csv_import
+from sandan.telemetry import csv_import, csv_upload
 from sandan.telemetry.factory import make_store
 
 
@@ -177,3 +177,40 @@ def test_cli_backfills_a_large_file_block_by_block(
         env=_env(settings),
     )
     assert missing.exit_code == 1 and "device 999999 not found" in missing.output
+
+
+def test_cli_sends_a_file_to_a_running_server_chunk_by_chunk(
+    api: str, settings: Settings, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`import-csv --url`: the file goes over HTTP in chunks of whole lines (here about 64 KiB,
+    so many), rejects come back with their line in the file, and sending it again stores
+    nothing twice."""
+    monkeypatch.setattr(csv_upload, "CHUNK_BYTES", 64 * 1024)
+    start = datetime.now(UTC) - timedelta(days=400)
+    lines = ["tag,ts,value"]
+    for i in range(12_000):
+        ts = (start + timedelta(minutes=i)).isoformat()
+        lines.append(f"spindle_speed,{ts},{i % 12000}" if i != 9_000 else f"nope,{ts},1")
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n")
+    args = ["telemetry", "import-csv", str(path), "--device", str(world.devices["A"])]
+    args += ["--url", api, "--token", world.tokens["admin_a"]]
+    first = CliRunner().invoke(cli, args, env=_env(settings))
+    assert first.exit_code == 0, first.output
+    assert "12,000 rows" in first.output  # the progress bar
+    assert "11999 readings stored" in first.output and "1 of 12000 rows rejected" in first.output
+    assert "9002" in first.output  # the bad row's line in the file, not in its chunk
+    again = CliRunner().invoke(cli, args, env=_env(settings))
+    assert "0 readings stored" in again.output and "11999 duplicates" in again.output
+    store = make_store(settings)
+    try:
+        raw = store.raw([world.tags["A"]], start - timedelta(1), datetime.now(UTC), 100_000)
+        assert raw.num_rows == 11_999
+    finally:
+        store.close()
+    other = CliRunner().invoke(  # a company admin may not write another company's device
+        cli,
+        [*args[:4], str(world.devices["B"]), *args[5:]],
+        env=_env(settings),
+    )
+    assert other.exit_code == 1 and "refused: HTTP 404" in other.output

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
@@ -47,11 +48,22 @@ def telemetry_import_csv(
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV: tag (or tag_id), ts, value.")
     ],
     device: Annotated[int, typer.Option(help="The device whose tags the file names.")],
+    url: Annotated[
+        str | None,
+        typer.Option(help="Send to this running Sandan over HTTP (https://host) instead."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SANDAN_API_TOKEN",
+            help="With --url: an API token of a user who may write the device, or its key.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Backfill history from CSV straight into the configured store (no late-arrival window):
     bad rows are listed by line and kept as a dead letter, the rest stored. With DuckDB stop
-    the server first (one process holds the file), or upload to /readings.csv instead."""
+    the server first (one process holds the file), or send it to the server with --url."""
     from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
 
     from sandan.core.errors import SandanError
@@ -60,11 +72,14 @@ def telemetry_import_csv(
     from sandan.telemetry.factory import make_store
     from sandan.telemetry.retention import raw_retention
 
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    rows = TextColumn("{task.fields[rows]:,} rows")
+    if url is not None:
+        _upload(file, url, token, device, (*columns, TransferSpeedColumn(), rows))
+        return
     settings = _settings(data_dir)
     ctx = _context(settings)
     store = make_store(settings)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    rows = TextColumn("{task.fields[rows]:,} rows")
     try:
         with Progress(
             *columns, TransferSpeedColumn(), rows, TimeRemainingColumn(), console=console
@@ -88,6 +103,38 @@ def telemetry_import_csv(
         raise typer.Exit(1) from None
     finally:
         store.close()
+    _ingest_summary(report)
+
+
+def _upload(file: Path, url: str, token: str | None, device: int, columns: tuple[Any, ...]) -> None:
+    """import-csv --url: the file in chunks to a running server, with the same progress bar."""
+    from sandan.telemetry.csv_upload import UploadFailed, upload_csv
+
+    if not token:
+        console.print("[red]--url needs --token (or SANDAN_API_TOKEN)[/]")
+        raise typer.Exit(2)
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"Sending {file.name}", total=file.stat().st_size, rows=0)
+        try:
+            report = upload_csv(
+                file,
+                url,
+                token,
+                device,
+                progress=lambda n, done: progress.update(task, completed=done, rows=n),
+            )
+        except UploadFailed as exc:
+            progress.stop()
+            console.print(f"[red]refused: {exc}[/]")
+            console.print(
+                f"{exc.done.stored} readings of the chunks before were stored; sending the "
+                "file again is safe (what is stored comes back as duplicates)."
+            )
+            raise typer.Exit(1) from None
+        except httpx.HTTPError as exc:
+            progress.stop()
+            console.print(f"[red]cannot reach {url}: {exc}[/]")
+            raise typer.Exit(1) from None
     _ingest_summary(report)
 
 
