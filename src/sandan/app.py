@@ -20,6 +20,7 @@ from sandan.core.context import Context
 from sandan.core.errors import NotFound
 from sandan.core.http import install_error_handlers
 from sandan.core.identity.api import router as identity_router
+from sandan.core.mqtt import mqtt_broker
 from sandan.logistics.api import router as logistics_router
 from sandan.registry.api import router as registry_router
 from sandan.safety import runtime as safety_runtime
@@ -65,12 +66,12 @@ def start_ingest_workers(
     workers: list[IngestWorker] = []
     refreshers: list[Callable[[], None]] = []
     if settings.mqtt_ingest:
-        mqtt = MqttIngest(context.db, store, settings.mqtt_url)
+        mqtt = MqttIngest(context.db, store, mqtt_broker(settings))
         workers.append(mqtt)
         refreshers.append(mqtt.directory.invalidate)
     if settings.sparkplug_ingest:
         sparkplug = SparkplugIngest(
-            context.db, store, settings.mqtt_url, host_id=settings.sparkplug_host_id
+            context.db, store, mqtt_broker(settings), host_id=settings.sparkplug_host_id
         )
         workers.append(sparkplug)
         refreshers.append(sparkplug.directory.invalidate)

@@ -22,7 +22,28 @@ class Settings(BaseSettings):
         default=None, description="Signs session cookies; generated into data_dir when unset."
     )
     bus_url: str = Field(default="memory://", description="memory:// or nats://host:4222")
-    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker for devices.")
+    mqtt_url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        description="Broker for devices: mqtt://[user:password@]host[:1883], or "
+        "mqtts://… (TLS, port 8883 by default).",
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) that signed the broker's certificate, for mqtts:// URLs; "
+        "unset: the system trust store.",
+    )
+    mqtt_cert_file: Path | None = Field(
+        default=None, description="Client certificate (PEM) for brokers that require mutual TLS."
+    )
+    mqtt_key_file: Path | None = Field(
+        default=None,
+        description="The unencrypted private key (PEM) of mqtt_cert_file; unset: in that file.",
+    )
+    mqtt_tls_insecure: bool = Field(
+        default=False,
+        description="Lab use only: do not check the broker's host name against its certificate "
+        "(the chain is still checked); logged as a warning at every start.",
+    )
     telemetry_url: str | None = Field(
         default=None,
         description="duckdb:///path or postgresql://…; a DuckDB file in data_dir when unset.",
@@ -120,7 +141,8 @@ class Settings(BaseSettings):
     )
     frigate_mqtt_url: str | None = Field(
         default=None,
-        description="Broker where Frigate publishes `frigate/events`; unset: no CCTV listener.",
+        description="Broker where Frigate publishes `frigate/events` (mqtt:// or mqtts://, with "
+        "the SANDAN_MQTT_* TLS settings); unset: no CCTV listener.",
     )
     frigate_topic_prefix: str = Field(default="frigate", description="Frigate's MQTT prefix.")
     smtp_host: str | None = Field(

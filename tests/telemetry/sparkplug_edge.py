@@ -12,10 +12,10 @@ import contextlib
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
 
 import aiomqtt
 
+from sandan.core.mqtt import Broker
 from sandan.telemetry.sparkplug import topics
 from sandan.telemetry.sparkplug.codec import (
     REBIRTH,
@@ -35,7 +35,7 @@ from sandan.telemetry.sparkplug.topics import MessageType
 class EdgeNode:
     def __init__(
         self,
-        url: str,
+        url: str | Broker,  # a Broker for TLS with a CA of the test's own
         group: str,
         edge_node: str,
         device: str,
@@ -43,9 +43,7 @@ class EdgeNode:
         *,
         bd_seq: int = 0,
     ) -> None:
-        parts = urlsplit(url)
-        self.hostname = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 1883
+        self.broker = Broker.of(url)
         self.group, self.edge_node, self.device = group, edge_node, device
         self.metrics = dict(metrics)
         self.bd_seq = bd_seq
@@ -67,7 +65,15 @@ class EdgeNode:
 
     async def __aenter__(self) -> Self:
         will = aiomqtt.Will(self.topic(MessageType.NDEATH), encode_ndeath(self.bd_seq), qos=1)
-        self._client = aiomqtt.Client(self.hostname, self.port, will=will)
+        b = self.broker
+        self._client = aiomqtt.Client(
+            b.host,
+            b.port,
+            username=b.username,
+            password=b.password,
+            tls_context=b.ssl_context,
+            will=will,
+        )
         await self._client.__aenter__()
         await self.client.subscribe(self.topic(MessageType.NCMD), qos=1)
         self._reader = asyncio.create_task(self._commands())

@@ -17,6 +17,7 @@ from sandan.settings import Settings
 
 if TYPE_CHECKING:
     from sandan.core.context import Context
+    from sandan.core.mqtt import Broker
 
 T = TypeVar("T")
 
@@ -55,6 +56,22 @@ def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
     if data_dir is not None:
         values["data_dir"] = data_dir
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _mqtt_broker(settings: Settings, url: str | None) -> Broker:
+    """The broker at `url` (default SANDAN_MQTT_URL) with the TLS settings, its context made
+    now: a bad URL or TLS file ends the command naming the setting (exit 2)."""
+    from rich.markup import escape
+
+    from sandan.core.mqtt import MqttConfigError, mqtt_broker
+
+    try:
+        broker = mqtt_broker(settings, url)
+        broker.ssl_context  # noqa: B018 - reads the CA and key files
+    except MqttConfigError as exc:
+        console.print(f"[red]MQTT: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    return broker
 
 
 def _progress() -> Progress:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sandan.cli.common import DataDir, _context, _settings, console, ingest_app
+from sandan.cli.common import DataDir, _context, _mqtt_broker, _settings, console, ingest_app
 
 if TYPE_CHECKING:
     from sandan.core.context import Context
@@ -17,10 +17,19 @@ MetricsPort = Annotated[
     int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
 ]
 MetricsHost = Annotated[str, typer.Option(help="Address for --metrics-port.")]
+BrokerUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="Broker, mqtt://[user:password@]host[:1883] or mqtts://… (TLS, :8883; CA and "
+        "client certificate from SANDAN_MQTT_CA_FILE, _CERT_FILE, _KEY_FILE) "
+        "(default: SANDAN_MQTT_URL)."
+    ),
+]
 
 
 @ingest_app.command("mqtt")
 def ingest_mqtt(
+    url: BrokerUrl = None,
     group: Annotated[
         str, typer.Option(help="Shared-subscription group of the workers.")
     ] = "sandan",
@@ -32,39 +41,27 @@ def ingest_mqtt(
     data_dir: DataDir = None,
 ) -> None:
     """Run an MQTT ingest worker until SIGTERM/SIGINT; run several against one PostgreSQL."""
-    import signal
-
-    from sandan.core.bus import Event
     from sandan.telemetry.factory import make_store
     from sandan.telemetry.mqtt import MqttIngest
 
     settings = _settings(data_dir)
+    broker = _mqtt_broker(settings, url)
     ctx = _context(settings)
     store = make_store(settings)
-    worker = MqttIngest(ctx.db, store, settings.mqtt_url, group=group or None, client_id=client_id)
+    worker = MqttIngest(ctx.db, store, broker, group=group or None, client_id=client_id)
+    stats = worker.stats
     _serve_metrics(ctx, metrics_port, metrics_host)
-
-    async def refresh(_event: Event) -> None:
-        worker.directory.invalidate()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: loop.create_task(worker.stop()))
-        ctx.bus.subscribe("registry.>", refresh)
-        await ctx.bus.start()
-        console.print(f"MQTT ingest worker on {settings.mqtt_url} ({worker.subscription})")
-        try:
-            await worker.run()
-        finally:
-            await ctx.bus.stop()
-            store.close()
-        console.print(
-            f"stopped: {worker.stats.messages} messages, {worker.stats.stored} "
-            f"readings stored, {worker.stats.rejected} rejected"
-        )
-
-    asyncio.run(run())
+    _run_ingest_worker(
+        ctx,
+        store.close,
+        worker,
+        worker.directory.invalidate,
+        lambda: f"MQTT ingest worker on {broker.describe()} ({worker.subscription})",
+        lambda: (
+            f"stopped: {stats.messages} messages, {stats.stored} readings stored, "
+            f"{stats.rejected} rejected"
+        ),
+    )
 
 
 def _run_ingest_worker(
@@ -94,7 +91,7 @@ def _run_ingest_worker(
         ready = asyncio.create_task(worker.ready.wait())
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
-        console.print(banner())
+        console.print(banner(), soft_wrap=True)  # one line, however long the paths in it
         try:
             await task
         finally:
@@ -107,10 +104,7 @@ def _run_ingest_worker(
 
 @ingest_app.command("sparkplug")
 def ingest_sparkplug(
-    url: Annotated[
-        str | None,
-        typer.Option(help="Broker, mqtt://[user:password@]host[:port] (SANDAN_MQTT_URL)."),
-    ] = None,
+    url: BrokerUrl = None,
     group: Annotated[
         list[str] | None,
         typer.Option(help="Sparkplug group id to take (repeat for several; default: all)."),
@@ -136,9 +130,9 @@ def ingest_sparkplug(
     from sandan.telemetry.sparkplug.worker import SparkplugIngest
 
     settings = _settings(data_dir)
+    broker = _mqtt_broker(settings, url)
     ctx = _context(settings)
     store = make_store(settings)
-    broker = url or settings.mqtt_url
     worker = SparkplugIngest(
         ctx.db,
         store,
@@ -156,7 +150,7 @@ def ingest_sparkplug(
         worker,
         worker.directory.invalidate,
         lambda: (
-            f"Sparkplug B ingest worker on {broker} as host {host_id!r} "
+            f"Sparkplug B ingest worker on {broker.describe()} as host {host_id!r} "
             f"({', '.join(worker.subscriptions)})"
         ),
         lambda: (

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sandan.core.context import Context
+from sandan.core.mqtt import mqtt_broker
 from sandan.safety.cctv.listener import FrigateListener
 from sandan.safety.housekeeping import Housekeeper
 from sandan.safety.live import AlertHub
@@ -63,7 +64,7 @@ def start(
     if settings.frigate_mqtt_url:
         runtime.frigate = FrigateListener(
             context.db,
-            settings.frigate_mqtt_url,
+            mqtt_broker(settings, settings.frigate_mqtt_url),
             Path(settings.data_dir) / "cctv",
             settings.frigate_topic_prefix,
         )

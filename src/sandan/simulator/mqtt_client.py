@@ -15,13 +15,13 @@ import asyncio
 import struct
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from sandan.core.mqtt import Broker
 from sandan.telemetry.mqtt_wire import (
-    CONNACK,
     RECEIVE_MAXIMUM,
     MqttWire,
-    MqttWireError,
+    dial,
+    handshake,
     keep_alive,
     varint,
 )
@@ -191,34 +191,12 @@ class PublishWire(MqttWire):
             self._transport.abort()
 
 
-@dataclass(frozen=True)
-class Broker:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> Broker:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp", ""):
-            raise ValueError(f"only mqtt:// brokers are supported, not {url!r}")
-        return cls(
-            parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
-        )
-
-
 async def connect(
     broker: Broker, client_id: str, *, will: Will | None = None, keepalive: int = 30
 ) -> tuple[PublishWire, asyncio.Task[None]]:
-    """Connect and complete the handshake; returns the wire and its keep-alive task."""
-    loop = asyncio.get_running_loop()
-    try:
-        _, wire = await asyncio.wait_for(
-            loop.create_connection(PublishWire, broker.host, broker.port), 10
-        )
-    except (OSError, TimeoutError) as exc:
-        raise MqttWireError(f"cannot reach {broker.host}:{broker.port}: {exc}") from exc
+    """Connect (over TLS for an mqtts:// broker) and complete the handshake; returns the wire
+    and its keep-alive task."""
+    wire = await dial(PublishWire, broker.host, broker.port, broker.ssl_context)
     packet = connect_packet(
         client_id,
         username=broker.username,
@@ -226,10 +204,5 @@ async def connect(
         keepalive=keepalive,
         will=will,
     )
-    connack = await wire.request(packet, CONNACK)
-    if len(connack) < 2 or connack[1] >= 0x80:
-        wire.close()
-        code = connack[1] if len(connack) > 1 else -1
-        raise MqttWireError(f"the broker refused the connection (reason 0x{code:02x})")
-    wire.window = receive_maximum(connack)
+    wire.window = receive_maximum(await handshake(wire, packet))
     return wire, asyncio.create_task(keep_alive(wire, keepalive))

@@ -21,13 +21,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 
 from sandan.core.clock import utcnow
 from sandan.core.db import Database
 from sandan.core.identity.principal import Principal
+from sandan.core.mqtt import Broker
 from sandan.telemetry import service
 from sandan.telemetry.decode import decode_many
 from sandan.telemetry.directory import TagDirectory
@@ -56,6 +56,7 @@ class MqttStats:
     rejected: int = 0
     flushes: int = 0
     errors: int = 0
+    last_error: str = ""  # why the last connection failed (a refused certificate, ...)
     per_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -169,7 +170,7 @@ class MqttIngest:
         self,
         db: Database,
         store: TelemetryStore,
-        url: str,
+        url: str | Broker,
         *,
         group: str | None = "sandan",
         client_id: str | None = None,
@@ -181,11 +182,8 @@ class MqttIngest:
         qos: int = 1,
         keepalive: int = 30,
     ) -> None:
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 1883
-        self.username = parts.username
-        self.password = parts.password
+        self.broker = Broker.of(url)
+        self.tls = self.broker.ssl_context  # made now: a bad CA or key file stops the start
         self.group = group
         self.client_id = client_id
         self.flush_ms = flush_ms
@@ -214,8 +212,11 @@ class MqttIngest:
                 delay = 0.5
             except MqttWireError as exc:
                 self.stats.errors += 1
+                self.stats.last_error = str(exc)
                 self.ready.clear()
-                log.warning("mqtt.disconnected", error=str(exc), retry_in=delay)
+                log.warning(
+                    "mqtt.disconnected", broker=str(self.broker), error=str(exc), retry_in=delay
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)
@@ -226,15 +227,17 @@ class MqttIngest:
     async def _session(self) -> None:
         # A named client keeps its session (and the broker its unacknowledged QoS 1
         # messages) for an hour, so a restarted worker gets them again.
+        broker = self.broker
         wire = await open_wire(
-            self.host,
-            self.port,
+            broker.host,
+            broker.port,
             client_id=self.client_id or f"sandan-ingest-{uuid.uuid4().hex[:12]}",
-            username=self.username,
-            password=self.password,
+            username=broker.username,
+            password=broker.password,
             clean_start=self.client_id is None,
             session_expiry=3600 if self.client_id else 0,
             keepalive=self.keepalive,
+            tls=self.tls,
         )
         self._wire = wire
         try:

@@ -7,21 +7,36 @@ aiomqtt adds a message object, a queue and an `asyncio.wait` per message. Measur
 whole socket reads in one loop into (topic, payload, received ms) tuples and sends the
 PUBACKs of a committed flush in one write. It does only what an ingest worker needs:
 CONNECT (MQTT 5, session expiry, credentials), SUBSCRIBE, receiving PUBLISH at QoS 0 and 1,
-PUBACK on request, keep-alive and DISCONNECT. Everything else (publishing, Sparkplug, the
-tests' peers) keeps using aiomqtt.
+PUBACK on request, keep-alive and DISCONNECT, over TCP or TLS (`dial` with the context of
+`sandan.core.mqtt`, the asyncio loop's own TLS). Everything else (the Sparkplug host client,
+the Frigate listener, the tests' peers) keeps using aiomqtt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import struct
 import time
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from sandan.core.mqtt import tls_failure
 
 CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK = 1, 2, 3, 4, 8, 9
 PINGREQ, PINGRESP, DISCONNECT = 12, 13, 14
 RECEIVE_MAXIMUM = 65_535
+CONNACK_REASONS = {  # MQTT 5 CONNACK reason codes an operator can act on
+    0x84: "unsupported protocol version",
+    0x85: "client identifier not valid",
+    0x86: "bad user name or password",
+    0x87: "not authorized: check the user and password in the URL",
+    0x88: "server unavailable",
+    0x89: "server busy",
+    0x8A: "banned",
+}
+_W = TypeVar("_W", bound="MqttWire")
 
 
 class MqttWireError(ConnectionError):
@@ -123,6 +138,7 @@ class MqttWire(asyncio.Protocol):
         self.last_arrival = 0.0
         self._buf = bytearray()
         self._transport: asyncio.Transport | None = None
+        self.secure = False  # over TLS
         self._replies: dict[int, asyncio.Future[bytes]] = {}
         self._next_id = 0
 
@@ -130,9 +146,12 @@ class MqttWire(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports (under uvicorn) are not asyncio.Transport subclasses.
         self._transport = cast(asyncio.Transport, transport)
+        self.secure = transport.get_extra_info("sslcontext") is not None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        error = MqttWireError(f"connection lost: {exc}" if exc else "connection closed")
+        # TLS 1.3: a broker refusing our client certificate says so after the handshake.
+        said = exc and (tls_failure(exc, "the broker") or exc)
+        error = MqttWireError(f"connection lost: {said}" if said else "connection closed")
         futures: list[asyncio.Future[Any]] = [self.closed, *self._replies.values()]
         for future in futures:
             if not future.done():
@@ -199,9 +218,14 @@ class MqttWire(asyncio.Protocol):
     # requests
     async def request(self, packet: bytes, reply_kind: int, timeout: float = 10.0) -> bytes:
         """Send a packet and wait for its CONNACK or SUBACK body."""
+        if self.closed.done():
+            self.closed.result()  # raises why the connection ended
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._replies[reply_kind] = future
-        self.send(packet)
+        # A connection already closing (a TLS 1.3 broker refusing our certificate right after
+        # the handshake) gives the future its reason in connection_lost: wait for that.
+        with contextlib.suppress(MqttWireError):
+            self.send(packet)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
@@ -234,6 +258,49 @@ class MqttWire(asyncio.Protocol):
             self._transport.close()
 
 
+async def dial(
+    protocol: Callable[[], _W], host: str, port: int, tls: ssl.SSLContext | None = None
+) -> _W:
+    """Open the socket (TLS when `tls` is given, the host name checked against the broker's
+    certificate unless the context says otherwise), or raise MqttWireError saying why."""
+    loop = asyncio.get_running_loop()
+    where = f"{host}:{port}"
+    try:
+        _, wire = await asyncio.wait_for(
+            loop.create_connection(
+                protocol, host, port, ssl=tls, server_hostname=host if tls else None
+            ),
+            10,
+        )
+    except (OSError, TimeoutError) as exc:
+        raise MqttWireError(tls_failure(exc, where) or f"cannot reach {where}: {exc}") from exc
+    return wire
+
+
+async def handshake(wire: MqttWire, connect: bytes) -> bytes:
+    """Send CONNECT and return the CONNACK body, or close and raise when refused."""
+    try:
+        connack = await wire.request(connect, CONNACK)
+    except MqttWireError as exc:
+        if "TLS" in str(exc):
+            raise
+        # No CONNACK and no TLS alert (lost to a reset; TLS 1.3 checks client certificates
+        # after the handshake): say the likeliest causes.
+        hint = (
+            "the broker may require a client certificate (SANDAN_MQTT_CERT_FILE, "
+            "SANDAN_MQTT_KEY_FILE) or refuse ours"
+            if wire.secure
+            else "if the listener is a TLS one, use mqtts://"
+        )
+        raise MqttWireError(f"{exc}, before CONNACK: {hint}") from exc
+    if len(connack) < 2 or connack[1] >= 0x80:
+        wire.close()
+        code = connack[1] if len(connack) > 1 else -1
+        why = f": {CONNACK_REASONS[code]}" if code in CONNACK_REASONS else ""
+        raise MqttWireError(f"the broker refused the connection (reason 0x{code:02x}){why}")
+    return connack
+
+
 async def open_wire(
     host: str,
     port: int,
@@ -245,14 +312,13 @@ async def open_wire(
     session_expiry: int,
     keepalive: int = 30,
     will: tuple[str, bytes] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> MqttWire:
-    """Connect and complete the MQTT 5 handshake, or raise MqttWireError with the reason."""
-    loop = asyncio.get_running_loop()
-    try:
-        _, wire = await asyncio.wait_for(loop.create_connection(MqttWire, host, port), 10)
-    except (OSError, TimeoutError) as exc:
-        raise MqttWireError(f"cannot reach {host}:{port}: {exc}") from exc
-    connack = await wire.request(
+    """Connect (over TLS with `tls`) and complete the MQTT 5 handshake, or raise
+    MqttWireError with the reason."""
+    wire = await dial(MqttWire, host, port, tls)
+    await handshake(
+        wire,
         connect_packet(
             client_id,
             username=username,
@@ -262,12 +328,7 @@ async def open_wire(
             keepalive=keepalive,
             will=will,
         ),
-        CONNACK,
     )
-    if len(connack) < 2 or connack[1] >= 0x80:
-        wire.close()
-        code = connack[1] if len(connack) > 1 else -1
-        raise MqttWireError(f"the broker refused the connection (reason 0x{code:02x})")
     return wire
 
 

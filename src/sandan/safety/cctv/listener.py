@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiomqtt
 import structlog
 from pydantic import ValidationError
 
 from sandan.core.db import Database
+from sandan.core.mqtt import Broker, connection_error
 from sandan.safety.cctv import service
 from sandan.safety.cctv.frigate import FrigateEvent
 
@@ -25,9 +25,12 @@ log = structlog.get_logger(__name__)
 class FrigateListener:
     """A subscriber to one Frigate instance's MQTT topics (`prefix`, default `frigate`)."""
 
-    def __init__(self, db: Database, url: str, snapshot_dir: Path, prefix: str = "frigate"):
+    def __init__(
+        self, db: Database, url: str | Broker, snapshot_dir: Path, prefix: str = "frigate"
+    ):
         self.db = db
-        self.url = urlsplit(url)
+        self.broker = Broker.of(url)  # mqtt:// or mqtts:// (with the SANDAN_MQTT_* TLS settings)
+        self.tls = self.broker.ssl_context  # made now: a bad CA or key file stops the start
         self.snapshot_dir = snapshot_dir
         self.prefix = prefix.strip("/")
         self.snapshots: dict[tuple[str, str], bytes] = {}
@@ -62,10 +65,11 @@ class FrigateListener:
         while not self._stop.is_set():
             try:
                 async with aiomqtt.Client(
-                    self.url.hostname or "127.0.0.1",
-                    self.url.port or 1883,
-                    username=self.url.username,
-                    password=self.url.password,
+                    self.broker.host,
+                    self.broker.port,
+                    username=self.broker.username,
+                    password=self.broker.password,
+                    tls_context=self.tls,
                     identifier=f"sandan-frigate-{id(self):x}",
                 ) as client:
                     await client.subscribe(f"{self.prefix}/events", qos=1)
@@ -75,7 +79,12 @@ class FrigateListener:
                     await self._consume(client)
             except aiomqtt.MqttError as error:
                 self.subscribed.clear()
-                log.warning("frigate.disconnected", error=str(error), retry_in=delay)
+                log.warning(
+                    "frigate.disconnected",
+                    broker=str(self.broker),
+                    error=connection_error(error, str(self.broker)),
+                    retry_in=delay,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)

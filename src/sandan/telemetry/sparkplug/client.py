@@ -23,11 +23,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
 
 import aiomqtt
 import structlog
 
+from sandan.core.mqtt import Broker, connection_error
 from sandan.telemetry.sparkplug import topics
 from sandan.telemetry.sparkplug.codec import encode_state, now_ms
 from sandan.telemetry.sparkplug.host import (
@@ -65,7 +65,8 @@ def _bytes(payload: Any) -> bytes:
 
 
 class SparkplugHostClient:
-    """A Sparkplug B host application on `url` (`mqtt://[user:password@]host[:port]`).
+    """A Sparkplug B host application on `url` (`mqtt[s]://[user:password@]host[:port]`, or a
+    `Broker` with its TLS settings).
 
     `groups` limits the subscription to these Sparkplug group ids (default: all).
     Use as `async with SparkplugHostClient(...) as client:` (starts, waits until subscribed,
@@ -74,7 +75,7 @@ class SparkplugHostClient:
 
     def __init__(
         self,
-        url: str,
+        url: str | Broker,
         host_id: str,
         on_batch: Callable[[DataBatch], Awaitable[None]],
         *,
@@ -88,11 +89,8 @@ class SparkplugHostClient:
         qos: int = 1,
         ready_timeout: float = 30.0,
     ) -> None:
-        parts = urlsplit(url)
-        self.hostname = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 1883
-        self.username = parts.username
-        self.password = parts.password
+        self.broker = Broker.of(url)
+        self.tls = self.broker.ssl_context  # made now: a bad CA or key file stops the start
         self.host_id = host_id
         self.state_topic = topics.state_topic(host_id)
         self.share_group = share_group
@@ -112,6 +110,7 @@ class SparkplugHostClient:
         self.stats = SparkplugStats()
         self.ready = asyncio.Event()
         self.birth_timestamp: int | None = None
+        self.last_error = ""  # why the last connection failed
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -138,7 +137,8 @@ class SparkplugHostClient:
             raise RuntimeError("Sparkplug host stopped before it was ready")
         await self.__aexit__(None, None, None)
         raise TimeoutError(
-            f"no connection to MQTT {self.hostname}:{self.port} in {self.ready_timeout} s"
+            f"no connection to MQTT {self.broker} in {self.ready_timeout} s"
+            + (f" (last error: {self.last_error})" if self.last_error else "")
         )
 
     async def __aexit__(
@@ -169,9 +169,15 @@ class SparkplugHostClient:
                 delay = 0.5
             except aiomqtt.MqttError as exc:
                 self.ready.clear()
+                self.last_error = connection_error(exc, str(self.broker))
                 if self._stopping.is_set():
                     break
-                log.warning("sparkplug.disconnected", error=str(exc), retry_in=delay)
+                log.warning(
+                    "sparkplug.disconnected",
+                    broker=str(self.broker),
+                    error=self.last_error,
+                    retry_in=delay,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)
@@ -181,11 +187,12 @@ class SparkplugHostClient:
         self.birth_timestamp = birth_ts
         will = aiomqtt.Will(self.state_topic, encode_state(False, birth_ts), qos=1, retain=True)
         async with aiomqtt.Client(
-            self.hostname,
-            self.port,
+            self.broker.host,
+            self.broker.port,
             identifier=self.client_id,
-            username=self.username,
-            password=self.password,
+            username=self.broker.username,
+            password=self.broker.password,
+            tls_context=self.tls,
             protocol=aiomqtt.ProtocolVersion.V5,
             will=will,
             keepalive=self.keepalive,

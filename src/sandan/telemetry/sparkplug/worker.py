@@ -42,6 +42,7 @@ from sandan.core.bus import raise_event
 from sandan.core.clock import utcnow
 from sandan.core.db import Database
 from sandan.core.identity.principal import Principal
+from sandan.core.mqtt import Broker
 from sandan.telemetry import service
 from sandan.telemetry.decode import Columns
 from sandan.telemetry.endpoints import EndpointDevice, EndpointDirectory
@@ -619,7 +620,8 @@ def _iso(ms: int) -> str | None:
 
 class SparkplugIngest(MqttIngest):
     """One Sparkplug B ingest worker: a host application (`host_id`) on the broker at `url`
-    (`mqtt://[user:password@]host[:port]`) storing what its edge nodes send.
+    (`mqtt[s]://[user:password@]host[:port]`, or a `Broker` with its TLS settings) storing
+    what its edge nodes send.
 
     `groups` limits it to these Sparkplug group ids. With `share_group` several workers split
     the NDATA/DDATA through an MQTT 5 shared subscription while each sees every BIRTH and
@@ -635,7 +637,7 @@ class SparkplugIngest(MqttIngest):
         self,
         db: Database,
         store: TelemetryStore,
-        url: str,
+        url: str | Broker,
         *,
         host_id: str = "sandan",
         share_group: str | None = None,
@@ -697,16 +699,18 @@ class SparkplugIngest(MqttIngest):
         wire.send(publish_packet(topic, payload, qos=qos, retain=retain, packet_id=self._packet_id))
 
     async def _open(self, birth: int) -> MqttWire:
+        broker = self.broker
         return await open_wire(
-            self.host,
-            self.port,
+            broker.host,
+            broker.port,
             client_id=self.client_id or f"sandan-sparkplug-{uuid.uuid4().hex[:12]}",
-            username=self.username,
-            password=self.password,
+            username=broker.username,
+            password=broker.password,
             clean_start=self.client_id is None,
             session_expiry=3600 if self.client_id else 0,
             keepalive=self.keepalive,
             will=(self.state_topic, encode_state(False, birth)),
+            tls=self.tls,
         )
 
     async def _session(self) -> None:
