@@ -177,6 +177,7 @@ class TlsBroker:
     tls: int  # TLS, server certificate for 127.0.0.1
     mutual: int  # ... and a client certificate required
     misnamed: int  # TLS with a certificate for another name
+    plain: int  # no TLS
 
     def url(self, port: int, user: str = "sandan-ingest", password: str = INGEST_PASSWORD) -> str:
         return f"mqtts://{user}:{quote(password, safe='')}@127.0.0.1:{port}"
@@ -207,7 +208,7 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
     passwords.write_text(
         f"sandan-ingest:{hash_password(INGEST_PASSWORD)}\ndevice:{hash_password(DEVICE_PASSWORD)}\n"
     )
-    broker = TlsBroker(pki, free_port(), free_port(), free_port())
+    broker = TlsBroker(pki, free_port(), free_port(), free_port(), free_port())
     conf = directory / "mosquitto.conf"
     conf.write_text(
         "per_listener_settings false\nallow_anonymous false\npersistence false\n"
@@ -217,13 +218,14 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
         + _listener(broker.tls, pki.ca, pki.server)
         + _listener(broker.mutual, pki.ca, pki.server, "require_certificate true")
         + _listener(broker.misnamed, pki.ca, pki.misnamed)
+        + f"listener {broker.plain} 127.0.0.1\n"
     )
     log = directory / "mosquitto.log"
     with log.open("wb") as out:
         process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 20
-        for port in (broker.tls, broker.mutual, broker.misnamed):
+        for port in (broker.tls, broker.mutual, broker.misnamed, broker.plain):
             while True:
                 assert process.poll() is None, log.read_text()
                 with socket.socket() as s:
@@ -449,6 +451,21 @@ async def test_the_host_name_is_checked_unless_explicitly_insecure(
     rogue = MqttTls(ca_file=tls_broker.pki.rogue_ca, insecure=True)
     chain = await _refused(ctx, store, Broker.parse(tls_broker.url(tls_broker.misnamed), rogue))
     assert "certificate is refused" in chain.stats.last_error
+
+
+async def test_a_scheme_that_does_not_match_the_listener_says_so(
+    ctx: Context, store: DuckDBStore, tls_broker: TlsBroker
+) -> None:
+    to_plain = tls_broker.trusted(tls_broker.plain)
+    assert (
+        "a plain listener? it takes mqtt://"
+        in (await _refused(ctx, store, to_plain)).stats.last_error
+    )
+    to_tls = Broker.parse(tls_broker.url(tls_broker.tls).replace("mqtts://", "mqtt://", 1))
+    assert (
+        "if the listener is a TLS one, use mqtts://"
+        in (await _refused(ctx, store, to_tls)).stats.last_error
+    )
 
 
 async def test_mutual_tls_with_the_client_certificate_and_without(

@@ -273,7 +273,10 @@ async def dial(
             10,
         )
     except (OSError, TimeoutError) as exc:
-        raise MqttWireError(tls_failure(exc, where) or f"cannot reach {where}: {exc}") from exc
+        why = tls_failure(exc, where) or f"cannot reach {where}: {exc}"
+        if tls is not None and isinstance(exc, ConnectionResetError):
+            why += " during the TLS handshake (a plain listener? it takes mqtt://)"
+        raise MqttWireError(why) from exc
     return wire
 
 
