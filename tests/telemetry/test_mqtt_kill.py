@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ import aiomqtt
 import orjson
 import pytest
 
-from conftest import World, need_service
+from conftest import World, own_mosquitto
 from sandan.settings import Settings
 from sandan.telemetry.duckdb_store import DuckDBStore
 
@@ -30,31 +27,7 @@ MESSAGES = 3000
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[int]:
     """A Mosquitto of the test's own, set up as docs/operations.md advises for ingest."""
-    if shutil.which("mosquitto") is None:
-        need_service("the mosquitto binary is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-        "max_inflight_messages 1000\nmax_queued_messages 100000\npersistence false\n"
-    )
-    process = subprocess.Popen(
-        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        process.poll()
-        assert process.returncode is None, "mosquitto exited"
-        import time
-
-        time.sleep(0.05)
-    yield port
-    process.terminate()
-    process.wait(10)
+    yield from own_mosquitto(tmp_path)
 
 
 async def _worker(settings: Settings, port: int, client_id: str) -> asyncio.subprocess.Process:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from sandan.cli.common import DataDir, _context, _progress, _settings, app, console
+from sandan.cli.common import (
+    DataDir,
+    _context,
+    _mqtt_broker,
+    _progress,
+    _settings,
+    app,
+    console,
+)
 from sandan.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,7 +28,11 @@ if TYPE_CHECKING:
 def simulate(
     protocol: Annotated[str, typer.Option(help="json (MQTT), sparkplug or http.")] = "json",
     mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker, mqtt://host:port or mqtt://user:password@host.")
+        str | None,
+        typer.Option(
+            help="Broker, mqtt://[user:password@]host[:1883] or mqtts://… (TLS, :8883, with the "
+            "SANDAN_MQTT_* TLS settings) (default: SANDAN_MQTT_URL)."
+        ),
     ] = None,
     qos: Annotated[int, typer.Option(help="JSON over MQTT: QoS 0 or 1.")] = 0,
     api_url: Annotated[str, typer.Option(help="Platform URL (HTTP).")] = "http://127.0.0.1:8000",
@@ -46,10 +58,29 @@ def simulate(
     device: Annotated[
         list[int] | None, typer.Option(help="Only this device id (repeat for several).")
     ] = None,
+    primary_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Sparkplug: edge nodes birth only while this host application's STATE is "
+            "online (default: SANDAN_SPARKPLUG_HOST_ID; '' not to wait for one)."
+        ),
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="Publish recorded readings instead: a raw Parquet export or a CSV (tag_id, or "
+            "tag with a device_id column or --device; ts; value), over json or http.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Replay: times faster than recorded.")] = 1.0,
+    loop: Annotated[bool, typer.Option(help="Replay: start over after the last one.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Publish simulated machine and sensor readings for the registry's devices over MQTT
-    (JSON or Sparkplug B) or HTTP, and serve OPC UA machines, until stopped."""
+    (JSON or Sparkplug B) or HTTP, and serve OPC UA machines, until stopped; or replay
+    recorded readings (--replay)."""
     if protocol not in ("json", "sparkplug", "http"):
         raise typer.BadParameter("json, sparkplug or http", param_hint="--protocol")
     settings = _settings(data_dir)
@@ -57,14 +88,22 @@ def simulate(
         _seed_simulated(settings, protocol, factories, tags_per_factory, (opcua, opcua_port))
     if duration == 0:  # seeding only
         return
+    mqtt = _mqtt_broker(settings, mqtt_url) if protocol != "http" else settings.mqtt_url
+    if replay is not None:
+        from sandan.cli.simulation_replay import ReplayOptions, run_replay
+
+        run_replay(settings, ReplayOptions(replay, protocol, mqtt, qos, api_url, token, speed,
+                                           loop, device[0] if device else None))  # fmt: skip
+        return
     from sandan.simulator.opcua_server import server_security
     from sandan.simulator.run import SimulateConfig
 
     secured = opcua > 0 and opcua_secure
     config = SimulateConfig(
         protocol=protocol,
-        mqtt_url=mqtt_url or settings.mqtt_url,
+        mqtt_url=mqtt,
         qos=qos,
+        primary_host=(settings.sparkplug_host_id if primary_host is None else primary_host) or None,
         api_url=api_url,
         token=token,
         opcua=opcua,

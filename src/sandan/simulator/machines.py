@@ -74,8 +74,10 @@ class ComplexSimulator:
         self.is_env = np.isin(names, ENV_NAMES)
         self.env_share = np.array([ENV_SHARE.get(n, 0.5) for n in self.names])
         self.forced: dict[int, tuple[float, float]] = {}  # tag index -> (value, until epoch s)
+        self.held: dict[int, float] = {}  # tag index -> value written by a command
         self.is_bool = np.array([t.data_type == "bool" for t in tags])
         n_dev = len(self.devices)
+        self.state_held = np.zeros(n_dev, dtype=bool)  # a commanded state, kept until changed
         self.state = np.where(self.rng.random(n_dev) < 0.8, RUNNING, IDLE).astype(np.int64)
         self.cycle_rate = self.rng.uniform(0.2, 2.0, n_dev)  # parts per second while running
         self.counter = np.zeros(len(tags))
@@ -99,7 +101,7 @@ class ComplexSimulator:
         draw = self.rng.random(len(self.state))
         before = self.state.copy()  # each machine moves at most once per step
         for origin, targets in RATES.items():
-            here = before == origin
+            here = (before == origin) & ~self.state_held
             threshold = 0.0
             for target, rate in targets.items():
                 p = rate * dt / 3600.0
@@ -126,7 +128,36 @@ class ComplexSimulator:
         values = np.where(self.is_counter, self.counter, values)
         values = np.where(self.is_state, state, values)
         values = np.where(self.is_bool, (self.rng.random(len(state)) < 0.01).astype(float), values)
+        if self.held:
+            values[list(self.held)] = list(self.held.values())
         return values
+
+    def write(self, index: int, value: float) -> None:
+        """Set tag `index` as a command does (a Sparkplug DCMD), from the next step on.
+
+        `state` puts the machine in that state and keeps it there until another command
+        (a planned stop stays stopped), except running (1), from which the machine follows
+        its state machine again; a counter goes on counting from `value`; any other tag
+        (a setpoint, a flag) holds `value`. Raises ValueError for a value the tag cannot take.
+        """
+        if not np.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        if self.is_state[index]:
+            state = int(value)
+            if state != value or state not in RATES:
+                raise ValueError(f"a state is one of 0-4, not {value!r}")
+            device = self.tag_device[index]
+            self.state[device] = state
+            self.state_held[device] = state != RUNNING
+        elif self.is_counter[index]:
+            if value < 0 or value != int(value):
+                raise ValueError(f"a counter is a whole number >= 0, not {value!r}")
+            self.counter[index] = value
+        else:
+            if self.is_bool[index] and value not in (0.0, 1.0):
+                raise ValueError(f"a flag is 0 or 1, not {value!r}")
+            self.held[index] = float(value)
+            self.level[index] = float(value)
 
     def inject(self, tag_id: int, value: float, seconds: float, now: float) -> bool:
         """Hold one tag at `value` (with 2 % noise) for `seconds` from `now` (epoch s): a gas

@@ -16,7 +16,7 @@ import contextlib
 import http.client
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +26,9 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
+from sandan.core.mqtt import Broker
 from sandan.simulator.machines import ComplexSimulator
-from sandan.simulator.mqtt_client import Broker, PublishWire, connect, publish_packet
+from sandan.simulator.mqtt_client import PublishWire, connect, publish_packet
 from sandan.telemetry.mqtt_wire import MqttWireError
 
 _CHUNK = 512  # packets per socket write
@@ -95,14 +96,21 @@ class JsonPublisher:
         self._wire, self._pinger = await connect(self.broker, client_id)
 
     async def publish(self, at_ms: int, values: NDArray[np.float64]) -> None:
+        plain = plain_values(values, self.layout.data_types)
+        names, spans = self.layout.names, map(self.layout.span, self.devices)
+        await self.send(
+            (topic, orjson.dumps({"ts": at_ms, "values": dict(zip(names[a:b], plain[a:b],
+                                                                   strict=True))}), b - a)
+            for topic, (a, b) in zip(self._topics, spans, strict=True)
+        )  # fmt: skip
+
+    async def send(self, messages: Iterable[tuple[str, bytes, int]]) -> None:
+        """Publish (topic, body, readings in it) on the connection, written in chunks; at
+        QoS 1 within the broker's window of unacknowledged messages."""
         wire = self._wire
         assert wire is not None, "start() first"
-        plain = plain_values(values, self.layout.data_types)
-        names, pending = self.layout.names, list[bytes]()
-        for topic, i in zip(self._topics, self.devices, strict=True):
-            a, b = self.layout.span(i)
-            readings = dict(zip(names[a:b], plain[a:b], strict=True))
-            body = orjson.dumps({"ts": at_ms, "values": readings})
+        pending = list[bytes]()
+        for topic, body, readings in messages:
             packet_id = None
             if self.qos:
                 if wire.unacked >= wire.window:  # the broker's window is full: wait for PUBACKs
@@ -117,7 +125,7 @@ class JsonPublisher:
                 pending = []
                 await wire.drain()
             self.stats.messages += 1
-            self.stats.readings += b - a
+            self.stats.readings += readings
         wire.send(b"".join(pending))
         await wire.drain()
 
@@ -204,15 +212,23 @@ class HttpPublisher:
 
     async def publish(self, at_ms: int, values: NDArray[np.float64]) -> None:
         plain = plain_values(values, self.layout.data_types)
-        jobs: list[list[tuple[int, bytes, int]]] = [[] for _ in range(self.workers)]
-        for k, i in enumerate(self.devices):
+        jobs: list[tuple[int, bytes, int]] = []
+        for i in self.devices:
             a, b = self.layout.span(i)
             body = orjson.dumps(
                 {"tag": self.layout.names[a:b], "ts": [at_ms] * (b - a), "value": plain[a:b]}
             )
-            jobs[k % self.workers].append((self.layout.device_ids[i], body, b - a))
+            jobs.append((self.layout.device_ids[i], body, b - a))
+        await self.post(jobs)
+
+    async def post(self, jobs: Sequence[tuple[int, bytes, int]]) -> None:
+        """POST each (device id, columnar JSON body, readings in it), spread over the
+        connections."""
+        shares: list[list[tuple[int, bytes, int]]] = [[] for _ in range(self.workers)]
+        for k, job in enumerate(jobs):
+            shares[k % self.workers].append(job)
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._pool, self._send, j) for j in jobs))
+        await asyncio.gather(*(loop.run_in_executor(self._pool, self._send, j) for j in shares))
 
     async def stop(self) -> None:
         self._pool.shutdown(wait=True)

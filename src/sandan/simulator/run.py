@@ -23,11 +23,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sandan.core.db import Database
+from sandan.core.mqtt import Broker
 from sandan.registry import service as registry
 from sandan.settings import Settings
 from sandan.simulator import opcua_server
 from sandan.simulator.machines import ComplexSimulator, TagRow
-from sandan.simulator.mqtt_client import Broker
 from sandan.simulator.opcua_server import ServedMachine, ServedTag, ServerSecurity
 from sandan.simulator.publish import (
     HttpPublisher,
@@ -62,8 +62,9 @@ class Publisher(Protocol):
 @dataclass(frozen=True)
 class SimulateConfig:
     protocol: str = "json"
-    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_url: str | Broker = "mqtt://127.0.0.1:1883"  # a Broker carries the TLS settings
     qos: int = 0  # JSON over MQTT; Sparkplug data is QoS 0 by the specification
+    primary_host: str | None = None  # Sparkplug: birth only while this host is online
     api_url: str = "http://127.0.0.1:8000"
     token: str | None = None
     opcua: int = 0
@@ -187,15 +188,22 @@ class Simulation:
                     "(protocol sparkplug, external id <group>/<edge node>/<device>): left out"
                 )
             rest = sorted(addressed)
-            publisher: Publisher = SparkplugPublisher(Broker.parse(config.mqtt_url), layout,
-                                                      addressed)  # fmt: skip
+            publisher: Publisher = SparkplugPublisher(
+                Broker.of(config.mqtt_url), layout, addressed,
+                primary_host=config.primary_host, write=sim.write,
+            )  # fmt: skip
+            if config.primary_host is not None:
+                report.notes.append(
+                    f"edge nodes birth once the primary host {config.primary_host!r} is online "
+                    f"(spBv1.0/STATE/{config.primary_host})"
+                )
         elif config.protocol == "http":
             assert config.token is not None
             publisher = HttpPublisher(
                 config.api_url, config.token, layout, rest, workers=config.http_workers
             )
         else:
-            publisher = JsonPublisher(Broker.parse(config.mqtt_url), layout, rest, config.qos)
+            publisher = JsonPublisher(Broker.of(config.mqtt_url), layout, rest, config.qos)
         report.devices, report.served = len(rest), len(self.machines)
         report.tags = sum(int(layout.start[i + 1] - layout.start[i]) for i in rest)
         if not rest and not self.machines:
