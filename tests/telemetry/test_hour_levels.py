@@ -124,17 +124,41 @@ def test_a_postgres_store_from_before_the_hour_figures_gets_them_on_open(
         _query(pg_store, "1h", "SELECT tag_id, t, minutes, avg_sum FROM rollups"),
         _query(pg_store, "1h", "SELECT tag_id, t, level, minutes FROM levels"),
     )
+    minutes = pg_store.rollups(TAGS, *EVER, "1m").to_pylist()
     with psycopg.connect(pg_store.url, autocommit=True) as conn:
         conn.execute(f'UPDATE "{SCHEMA}".rollup_1h SET minutes = NULL, avg_sum = NULL')
         conn.execute(f'DELETE FROM "{SCHEMA}".rollup_1h_levels')
+        conn.execute(f'ALTER TABLE "{SCHEMA}".rollup_1m DROP COLUMN last_ts')
     reopened = PostgresStore(pg_store.url, schema=SCHEMA)
     try:
         got = (
             _query(reopened, "1h", "SELECT tag_id, t, minutes, avg_sum FROM rollups"),
             _query(reopened, "1h", "SELECT tag_id, t, level, minutes FROM levels"),
         )
+        # `last_ts` came back from the raw rows: a late reading is not the minute's last.
+        first = next(m for m in minutes if m["count"] >= 2)  # its last is after second 0
+        reopened.append(
+            pa.table(
+                {
+                    "tag_id": pa.array([first["tag_id"]], pa.int32()),
+                    "ts": pa.array(
+                        [first["bucket"] + timedelta(microseconds=500)], pa.timestamp("us")
+                    ),
+                    "value": pa.array([-1.0], pa.float64()),
+                    "quality": pa.array([0], pa.uint8()),
+                }
+            )
+        )
+        after = reopened.rollups(
+            [first["tag_id"]],
+            first["bucket"].replace(tzinfo=UTC),
+            first["bucket"].replace(tzinfo=UTC) + timedelta(minutes=1),
+            "1m",
+        ).to_pylist()
     finally:
         reopened.close()
+    assert after[0]["count"] == first["count"] + 1 and after[0]["min"] == -1.0
+    assert after[0]["last"] == first["last"]
     assert got[1] == expected[1] and len(got[1]) > 10
     assert [r["minutes"] for r in got[0]] == [r["minutes"] for r in expected[0]]
     assert [r["avg_sum"] for r in got[0]] == pytest.approx([r["avg_sum"] for r in expected[0]])

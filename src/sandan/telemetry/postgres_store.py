@@ -5,8 +5,9 @@ Tables live in their own schema (``telemetry`` by default):
 - ``readings`` (tag_id, ts, value, quality), unique on (tag_id, ts), partitioned by day; a
   partition is created the first time a batch touches its day, and retention drops whole days;
 - ``latest``, the newest reading of each tag;
-- ``rollup_1m`` and ``rollup_1h``, recomputed for every bucket an append touches, so a rollup
-  always equals an aggregate of the raw GOOD and SUSPECT readings (late readings included);
+- ``rollup_1m``, merged with each batch's new readings, and ``rollup_1h``, recomputed from
+  its minutes, so a rollup always equals an aggregate of the raw GOOD and SUSPECT readings
+  (late readings included);
   ``rollup_1h_levels``, the minutes of each hour per whole value 0-15 (time in state).
 
 Timestamps are naive UTC (``timestamp`` without time zone, microseconds), as in the Arrow
@@ -121,7 +122,8 @@ _TABLES = (
         PRIMARY KEY (tag_id, bucket)
     )
     """,
-    # Added later: a store created before gets them, filled from its minutes (`_BACKFILL`).
+    # Added later: a store created before gets them, filled from its rows (`_BACKFILL_…`).
+    "ALTER TABLE {s}.rollup_1m ADD COLUMN IF NOT EXISTS last_ts timestamp",
     """
     ALTER TABLE {s}.rollup_1h
         ADD COLUMN IF NOT EXISTS minutes bigint, ADD COLUMN IF NOT EXISTS avg_sum double precision
@@ -142,6 +144,11 @@ _SESSION_TABLES = (
         tag_id integer, ts timestamp, value double precision, quality smallint, flags smallint
     ) ON COMMIT DELETE ROWS
     """,
+    """
+    CREATE TEMP TABLE IF NOT EXISTS sandan_fresh (
+        tag_id integer, ts timestamp, value double precision, quality smallint
+    ) ON COMMIT DELETE ROWS
+    """,
 )
 
 # The batch holds no two readings with the same (tag_id, ts) (the encoder keeps the last), so
@@ -151,7 +158,12 @@ _INSERT = """
 INSERT INTO {s}.readings (tag_id, ts, value, quality)
 SELECT tag_id, ts, value, quality FROM pg_temp.sandan_stage
 """
-_INSERT_NEW = _INSERT + "ON CONFLICT (tag_id, ts) DO NOTHING"
+# The fallback keeps the rows it stored, for the minutes to merge.
+_INSERT_NEW = f"""
+WITH stored AS ({_INSERT} ON CONFLICT (tag_id, ts) DO NOTHING
+                RETURNING tag_id, ts, value, quality)
+INSERT INTO pg_temp.sandan_fresh SELECT * FROM stored
+"""
 
 # A reading already stored is never newer than `latest`, so the batch's newest per tag will do.
 _LATEST_SQL = f"""
@@ -162,25 +174,37 @@ ON CONFLICT (tag_id) DO UPDATE
     WHERE excluded.ts > l.ts
 """
 
-# Recompute each touched minute from the raw rows (one index range scan per bucket).
+# Merge each touched minute with the batch's new GOOD and SUSPECT readings (`{new}`: the staged
+# batch, or the rows the fallback stored): min and max of both, the mean weighted by count (in
+# numeric, see `_WEIGHTED_AVG`), `last` from whichever has the newer `last_ts`. A late reading
+# costs its own row, not a re-read of its minute's raw rows (30 times the new rows at 10 Hz).
+_MERGED_MEAN = "(r.avg::numeric * r.count + excluded.avg::numeric * excluded.count)" + (
+    " / (r.count + excluded.count)"
+)
 _ROLLUP_1M = f"""
-INSERT INTO {{s}}.rollup_1m AS r (tag_id, bucket, min, max, avg, count, last)
-SELECT t.tag_id, t.bucket, a.min, a.max, a.avg, a.count, a.last
-FROM (
-    SELECT tag_id, date_trunc('minute', ts) AS bucket FROM pg_temp.sandan_stage
-    WHERE flags & {_FIRST_MINUTE} <> 0
-) t
-CROSS JOIN LATERAL (
-    SELECT min(x.value) AS min, max(x.value) AS max, avg(x.value) AS avg, count(*) AS count,
-           (array_agg(x.value ORDER BY x.ts DESC))[1] AS last
-    FROM {{s}}.readings x
-    WHERE x.tag_id = t.tag_id AND x.ts >= t.bucket AND x.ts < t.bucket + interval '1 minute'
-      AND x.quality < {BAD}
-) a
-WHERE a.count > 0
+INSERT INTO {{s}}.rollup_1m AS r (tag_id, bucket, min, max, avg, count, last, last_ts)
+SELECT tag_id, date_trunc('minute', ts), min(value), max(value), avg(value), count(*),
+       (array_agg(value ORDER BY ts DESC))[1], max(ts)
+FROM {{new}} WHERE quality < {BAD}
+GROUP BY 1, 2
 ON CONFLICT (tag_id, bucket) DO UPDATE SET
-    min = excluded.min, max = excluded.max, avg = excluded.avg,
-    count = excluded.count, last = excluded.last
+    min = LEAST(r.min, excluded.min), max = GREATEST(r.max, excluded.max),
+    avg = CASE WHEN abs({_MERGED_MEAN}) < 2.2250738585072014e-308 THEN 0::float8
+               ELSE ({_MERGED_MEAN})::float8 END,
+    count = r.count + excluded.count,
+    last = CASE WHEN r.last_ts IS NULL OR excluded.last_ts >= r.last_ts
+                THEN excluded.last ELSE r.last END,
+    last_ts = GREATEST(r.last_ts, excluded.last_ts)
+"""
+# A store from before `last_ts`: the time of each minute's newest counted raw reading (a
+# minute whose raw rows retention removed keeps NULL: any later reading becomes its last).
+_BACKFILL_LAST_TS = f"""
+UPDATE {{s}}.rollup_1m m SET last_ts = x.ts
+FROM (
+    SELECT tag_id, date_trunc('minute', ts) AS bucket, max(ts) AS ts FROM {{s}}.readings
+    WHERE quality < {BAD} GROUP BY 1, 2
+) x
+WHERE m.last_ts IS NULL AND m.tag_id = x.tag_id AND m.bucket = x.bucket
 """
 
 # The count-weighted mean of the minutes, in numeric: float8 division raises "underflow" when
@@ -489,8 +513,15 @@ class PostgresStore:
         with self._connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._ddl_lock,))
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
+            had_last_ts = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = 'rollup_1m' AND column_name = 'last_ts'",
+                (self._s.strip('"'),),
+            ).fetchone()
             for statement in _TABLES:
                 conn.execute(self._sql(statement))
+            if not had_last_ts:
+                conn.execute(self._sql(_BACKFILL_LAST_TS))
             stale = conn.execute(
                 self._sql("SELECT 1 FROM {s}.rollup_1h WHERE minutes IS NULL LIMIT 1")
             ).fetchone()
@@ -558,14 +589,16 @@ class PostgresStore:
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy("COPY pg_temp.sandan_stage FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(stream)
+            new = "pg_temp.sandan_stage"
             try:
                 with conn.transaction():  # a savepoint
                     cur.execute(self._sql(_INSERT))
             except errors.UniqueViolation:
                 cur.execute(self._sql(_INSERT_NEW))
+                new = "pg_temp.sandan_fresh"
             inserted = cur.rowcount
             cur.execute(self._sql(_LATEST_SQL))
-            cur.execute(self._sql(_ROLLUP_1M))
+            cur.execute(self._sql(_ROLLUP_1M.replace("{new}", new)))
             for statement in (_ROLLUP_1H, *_LEVELS_1H):
                 cur.execute(self._sql(statement.replace("{hours}", _TOUCHED_HOURS)))
         return inserted
