@@ -104,3 +104,13 @@ def test_a_cross_domain_model_import_is_caught(tmp_path: Path) -> None:
     (package / "alpha" / "service.py").write_text("from sandan.alpha.models import X\n")
     (package / "beta" / "service.py").write_text("from sandan.alpha.models import X\n")
     assert cross_domain_violations(package) == ["sandan.beta.service imports sandan.alpha.models"]
+
+
+def test_test_modules_have_unique_names() -> None:
+    """Test directories are not packages (pytest puts each on sys.path), so two test modules
+    of one name make pytest refuse to collect the whole suite."""
+    seen: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("*.py"):
+        if "__pycache__" not in path.parts and path.name != "__init__.py":
+            seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
