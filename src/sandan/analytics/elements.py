@@ -144,7 +144,8 @@ def compute(
     machines without a state tag."""
     m, p = len(machines), cal.periods
     role = roles(machines, rules)
-    state, rule_join = state_sql(power_rules(machines, rules or {}))
+    by_tag = power_rules(machines, rules or {})  # power tags whose bands are states
+    state, rule_join = state_sql(by_tag)
     start, end = _seconds(cal.start), _seconds(cal.end)
     # Up to the last whole minute: the minute under way is not over, the future not there.
     limit = max(start, min(end, _seconds(now) // 60 * 60))
@@ -181,7 +182,7 @@ def compute(
         return parts + ([read(ids, top, limit, "1m", query)] if limit > top else [])
 
     state_ids = np.unique(role["state"][role["state"] >= 0])
-    banded = np.array(sorted(power_rules(machines, rules or {})), np.int64)
+    banded = np.array(sorted(by_tag), np.int64)
     power_ids = np.unique(role["power"][role["power"] >= 0])
     holes: list[np.ndarray] = []
     if len(state_ids):

@@ -17,6 +17,9 @@ MetricsPort = Annotated[
     int | None, typer.Option(help="Serve Prometheus /metrics on this port (default: off).")
 ]
 MetricsHost = Annotated[str, typer.Option(help="Address for --metrics-port.")]
+ClientId = Annotated[
+    str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
+]
 BrokerUrl = Annotated[
     str | None,
     typer.Option(
@@ -33,9 +36,7 @@ def ingest_mqtt(
     group: Annotated[
         str, typer.Option(help="Shared-subscription group of the workers.")
     ] = "sandan",
-    client_id: Annotated[
-        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
-    ] = None,
+    client_id: ClientId = None,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
     data_dir: DataDir = None,
@@ -116,9 +117,7 @@ def ingest_sparkplug(
     host_id: Annotated[str, typer.Option(help="Sparkplug host application id (STATE).")] = (
         "sandan"
     ),
-    client_id: Annotated[
-        str | None, typer.Option(help="Fixed MQTT client id: the broker keeps its session.")
-    ] = None,
+    client_id: ClientId = None,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
     data_dir: DataDir = None,
